@@ -1,0 +1,222 @@
+"""``digibank-station``: the headless station (list, diagnose, wipe, verify, pubkey) and the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from station import keys
+from station.blockio import Progress
+from station.config import load_config
+from station.errors import SafetyRefusal, StationError
+from station.service import Station
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+
+
+def _human(nbytes: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(nbytes) < 1000 or unit == "TB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1000
+    return f"{nbytes:.1f} TB"
+
+
+class StderrProgress:
+    """Prints progress lines on stderr, at most one a second (plus the end of each phase)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self._last < 1.0 and p.done_bytes < p.total_bytes:
+            return
+        self._last = now
+        eta = f"{int(p.eta_s // 60)}:{int(p.eta_s % 60):02d}" if p.eta_s is not None else "?"
+        print(
+            f"{p.phase:7s} {100 * p.fraction:5.1f} %  {_human(p.bytes_per_s)}/s  ETA {eta}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _device_row(dev: Any) -> dict[str, Any]:
+    row = asdict(dev)
+    row.pop("udev", None)
+    row["confirm_hint"] = "last 4 of serial" if dev.serial else "kernel name"
+    return row
+
+
+def cmd_list(station: Station, args: argparse.Namespace) -> int:
+    """List attached devices."""
+    devices = station.list_devices()
+    if args.json:
+        print(json.dumps([_device_row(d) for d in devices], indent=2))
+        return EXIT_OK
+    if not devices:
+        print("no devices attached")
+    for d in devices:
+        serial = d.serial or "-"
+        print(
+            f"{d.name:10s} {d.transport:7s} {_human(d.size_bytes):>10s}  "
+            f"{d.model or '-':24s} {serial}"
+        )
+    return EXIT_OK
+
+
+def cmd_wipe(station: Station, args: argparse.Namespace) -> int:
+    """Wipe one device; print the certificate path last on stdout."""
+    cancel = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        print("cancelling...", file=sys.stderr, flush=True)
+        cancel.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    dev = station.resolve(args.device)
+    report = station.wipe(
+        dev,
+        args.method,
+        args.confirm,
+        cancel=cancel,
+        on_progress=StderrProgress(),
+        asset_tag=args.asset_tag,
+    )
+    out = report.outcome
+    print(
+        f"{out.category} ({out.method}) of {dev.path}: {out.status}"
+        + (f" - {out.reason}" if out.reason else "")
+        + f"; wrote {_human(out.bytes_written)} at {_human(out.write_bytes_per_s)}/s; "
+        f"verification {out.verification.result}",
+        file=sys.stderr,
+    )
+    if report.pdf_path:
+        print(f"PDF: {report.pdf_path}", file=sys.stderr)
+    print(report.json_path, flush=True)
+    return EXIT_OK if out.status == "passed" else EXIT_FAILED
+
+
+def cmd_verify(station: Station, args: argparse.Namespace) -> int:
+    """Verify a certificate offline; exit 0 only if intact and validly signed."""
+    trusted = keys.load_public_key(Path(args.public_key).read_bytes()) if args.public_key else None
+    verified = station.verify_file(Path(args.file), trusted)
+    body = verified.body
+    print(
+        f"OK: certificate {body.get('certificate_id')} is intact, "
+        f"signed by station key {verified.key_id}; "
+        f"wipe status {body.get('status')}"
+    )
+    return EXIT_OK
+
+
+def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
+    """Print the station's public key (PEM)."""
+    public = station.public_key()
+    print(keys.public_pem(public), end="")
+    print(f"# key id {keys.key_id(public)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
+    """Diagnose one device: SMART summary and an optional full-surface read scan."""
+    from station.diagnostics import diagnose_disk
+
+    dev = station.resolve(args.device)
+    result = diagnose_disk(
+        station, dev, surface_scan=not args.no_scan, on_progress=StderrProgress()
+    )
+    print(json.dumps(result.to_dict(), indent=2))
+    return EXIT_OK if result.status == "passed" else EXIT_FAILED
+
+
+def cmd_tui(station: Station, args: argparse.Namespace) -> int:
+    """Start the Textual TUI (when installed)."""
+    try:
+        from station.ui.app import run  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        print("the TUI is not available in this build; use the headless commands", file=sys.stderr)
+        return EXIT_USAGE
+    result: int = run(station, simulate=args.simulate)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``digibank-station``."""
+    parser = argparse.ArgumentParser(prog="digibank-station", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="list attached devices")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("diagnose", help="SMART summary and full-surface read scan")
+    p.add_argument("device")
+    p.add_argument("--no-scan", action="store_true", help="skip the full-surface read scan")
+    p.set_defaults(func=cmd_diagnose)
+    p = sub.add_parser("wipe", help="wipe a device (NIST SP 800-88) and issue a certificate")
+    p.add_argument("device")
+    p.add_argument(
+        "--method",
+        default="auto",
+        help="overwrite, zeroout, auto (strongest supported) or a Purge name",
+    )
+    p.add_argument(
+        "--confirm", required=True, help="last 4 characters of the serial (or the kernel name)"
+    )
+    p.add_argument("--asset-tag", default="", help="property number for the certificate")
+    p.set_defaults(func=cmd_wipe)
+    p = sub.add_parser("verify", help="verify a certificate offline")
+    p.add_argument("file")
+    p.add_argument(
+        "--public-key", help="trusted public key (PEM or base64); default: this station's"
+    )
+    p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("pubkey", help="print the station's public key")
+    p.set_defaults(func=cmd_pubkey)
+    p = sub.add_parser("tui", help="start the technicians' TUI")
+    p.add_argument(
+        "--simulate", action="store_true", help="simulated hardware for demos and training"
+    )
+    p.set_defaults(func=cmd_tui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``digibank-station``."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        station = Station(load_config())
+        code: int = args.func(station, args)
+        return code
+    except SafetyRefusal as exc:
+        print("refused:", file=sys.stderr)
+        for reason in exc.reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        return EXIT_REFUSED
+    except StationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED if args.command == "verify" else EXIT_USAGE
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Station settings: env ``DIGIBANK_STATION_*`` over an optional TOML file, one frozen object."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from station.errors import ConfigError
+
+ENV_PREFIX = "DIGIBANK_STATION_"
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """Settings of one station; each can come from TOML or ``DIGIBANK_STATION_<NAME>``."""
+
+    #: Folder for the signing key, certificates, evidence and the offline queue.
+    data_dir: Path = Path("data/station")
+    #: Base URL of the hub server, e.g. https://hub.example; empty = no sync.
+    server_url: str = ""
+    #: Bearer token issued by the server for this station (never committed).
+    token: str = ""
+    #: Name of the technician shown on certificates.
+    technician: str = ""
+    #: Name of this station (defaults to the host name).
+    station_name: str = ""
+    #: Where the station stands (NIST 800-88: location of sanitization).
+    location: str = "hub"
+    #: Show loop devices in the live table (tests and training only).
+    allow_loop_devices: bool = False
+    #: Interface language: nl (default) or en.
+    language: str = "nl"
+    #: Post-sanitization destination written on certificates.
+    destination: str = "reuse (refurbished for lending)"
+    #: Seconds between attempts to send the offline queue.
+    sync_interval_s: float = 30.0
+
+    @property
+    def key_dir(self) -> Path:
+        """Folder of the station's Ed25519 key."""
+        return self.data_dir / "keys"
+
+    @property
+    def certificate_dir(self) -> Path:
+        """Folder of issued certificates."""
+        return self.data_dir / "certificates"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Folder of immutable tool-output evidence."""
+        return self.data_dir / "evidence"
+
+    @property
+    def queue_dir(self) -> Path:
+        """Folder of the ordered offline queue to the server."""
+        return self.data_dir / "queue"
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    if kind in ("bool", bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{name}: expected true/false, got {raw!r}")
+    if kind in ("float", float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from exc
+    if kind in ("Path", Path):
+        return Path(str(raw))
+    return str(raw)
+
+
+def load_config(
+    env: Mapping[str, str] | None = None, toml_path: Path | None = None
+) -> StationConfig:
+    """Load settings: defaults, then the TOML file (``DIGIBANK_STATION_CONFIG``), then env."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = toml_path or (
+        Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None
+    )
+    if path is not None:
+        try:
+            values.update(tomllib.loads(path.read_text()).get("station", {}))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read station config {path}: {exc}") from exc
+    known = {f.name: f for f in fields(StationConfig)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown station setting(s): {', '.join(sorted(unknown))}")
+    for name in known:
+        if ENV_PREFIX + name.upper() in env:
+            values[name] = env[ENV_PREFIX + name.upper()]
+    coerced = {name: _coerce(name, raw, known[name].type) for name, raw in values.items()}
+    cfg = StationConfig(**coerced)
+    if cfg.language not in ("nl", "en"):
+        raise ConfigError(f"language must be nl or en, got {cfg.language!r}")
+    if not cfg.station_name:
+        cfg = StationConfig(**{**coerced, "station_name": socket.gethostname()})
+    return cfg

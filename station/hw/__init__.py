@@ -1,0 +1,1 @@
+"""Hardware access: each kind of hardware behind one small module returning plain dataclasses."""
