@@ -1,0 +1,218 @@
+"""Devices: intake with a printable asset tag, search, station results and history."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.errors import InvalidInput, NotFound
+from server.models import (
+    ConditionRecord,
+    DestructionRecord,
+    Device,
+    DeviceEvent,
+    Digibank,
+    JobResult,
+    Location,
+    Municipality,
+)
+from server.timeutil import utcnow
+
+# Crockford base32 without I, L, O, U: nothing a technician can misread on a label.
+_TAG_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_asset_tag() -> str:
+    """A random printable asset tag like DB-4F7K-2M9Q, with a check character at the end."""
+    body = "".join(secrets.choice(_TAG_ALPHABET) for _ in range(7))
+    check = _TAG_ALPHABET[sum((i + 1) * _TAG_ALPHABET.index(c) for i, c in enumerate(body)) % 32]
+    code = body + check
+    return f"DB-{code[:4]}-{code[4:]}"
+
+
+def hub(session: Session) -> Location:
+    """The hub location (created by seed-region, or on first need)."""
+    loc = session.scalar(select(Location).where(Location.kind == "hub").limit(1))
+    if loc is None:
+        loc = Location(kind="hub", name="Hub")
+        session.add(loc)
+        session.flush()
+    return loc
+
+
+def get_device(session: Session, device_id: int) -> Device:
+    """The device with this id, or NotFound."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"device {device_id} not found")
+    return device
+
+
+def get_location(session: Session, location_id: int) -> Location:
+    """The location with this id, or NotFound."""
+    loc = session.get(Location, location_id)
+    if loc is None:
+        raise NotFound(f"location {location_id} not found")
+    return loc
+
+
+def create_device(
+    session: Session, *, actor: str, location_id: int | None, **fields: Any
+) -> Device:
+    """Take a device in: state `intake`, a fresh asset tag, an audit event."""
+    location = get_location(session, location_id) if location_id else hub(session)
+    for _attempt in range(5):
+        device = Device(
+            asset_tag=new_asset_tag(), state="intake", location_id=location.id, **fields
+        )
+        try:
+            with session.begin_nested():
+                session.add(device)
+                session.flush()
+            break
+        except IntegrityError:  # an asset tag collision: draw again
+            continue
+    else:
+        raise InvalidInput("could not allocate a unique asset tag")
+    session.add(
+        DeviceEvent(
+            device_id=device.id, actor=actor, kind="intake", to_state="intake", reason="intake"
+        )
+    )
+    return device
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    """Filters of the device list."""
+
+    state: str | None = None
+    kind: str | None = None
+    location_id: int | None = None
+    digibank: str | None = None
+    q: str | None = None
+
+
+def device_query(f: DeviceFilter) -> Select[Device]:
+    """A SELECT of devices matching the filter (no ordering or paging)."""
+    stmt = select(Device)
+    if f.state:
+        stmt = stmt.where(Device.state == f.state)
+    if f.kind:
+        stmt = stmt.where(Device.kind == f.kind)
+    if f.location_id:
+        stmt = stmt.where(Device.location_id == f.location_id)
+    if f.digibank:
+        stmt = stmt.where(
+            Device.location_id.in_(
+                select(Location.id)
+                .join(Municipality, Location.municipality_id == Municipality.id)
+                .join(Digibank, Municipality.digibank_id == Digibank.id)
+                .where(func.lower(Digibank.name) == f.digibank.lower())
+            )
+        )
+    if f.q:
+        like = f"%{f.q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Device.serial).like(like),
+                func.lower(Device.asset_tag).like(like),
+                func.lower(Device.model).like(like),
+            )
+        )
+    return stmt
+
+
+def list_devices(
+    session: Session, f: DeviceFilter, limit: int, offset: int
+) -> tuple[list[Device], int]:
+    """One page of devices, newest first, and the total matching."""
+    stmt = device_query(f)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.order_by(Device.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def record_job(session: Session, device: Device, *, actor: str, **fields: Any) -> JobResult:
+    """Store a station's wipe or diagnostics result, with an audit event."""
+    job = JobResult(device_id=device.id, recorded_by=actor, recorded_at=utcnow(), **fields)
+    session.add(job)
+    session.flush()
+    session.add(
+        DeviceEvent(
+            device_id=device.id,
+            actor=actor,
+            kind=f"job:{job.kind}",
+            reason=f"{job.kind} {job.status}" + (f" ({job.method})" if job.method else ""),
+        )
+    )
+    return job
+
+
+def record_condition(
+    session: Session, device: Device, *, actor: str, **fields: Any
+) -> ConditionRecord:
+    """Store a condition record and take its grades as the device's grade."""
+    fields.setdefault("technician", None)
+    if not fields["technician"]:
+        fields["technician"] = actor
+    record = ConditionRecord(device_id=device.id, recorded_at=utcnow(), **fields)
+    session.add(record)
+    device.grade = f"{record.cosmetic_grade}{record.functional_grade}"
+    session.add(
+        DeviceEvent(
+            device_id=device.id,
+            actor=actor,
+            kind="condition",
+            reason=f"graded cosmetic {record.cosmetic_grade}, functional {record.functional_grade}",
+        )
+    )
+    session.flush()
+    return record
+
+
+def record_destruction(
+    session: Session,
+    device: Device,
+    *,
+    actor: str,
+    method: str,
+    reference: str | None,
+    destroyed_at: datetime,
+) -> DestructionRecord:
+    """Record that the device's storage was physically destroyed."""
+    rec = DestructionRecord(
+        device_id=device.id,
+        method=method,
+        reference=reference,
+        performed_by=actor,
+        destroyed_at=destroyed_at,
+    )
+    session.add(rec)
+    session.add(DeviceEvent(device_id=device.id, actor=actor, kind="destruction", reason=method))
+    session.flush()
+    return rec
+
+
+def move_device(
+    session: Session, device: Device, location: Location, *, actor: str, reason: str | None
+) -> None:
+    """Change where a device is (state is separate), with an audit event."""
+    if device.state == "on_loan":
+        raise InvalidInput("a device on loan is with its borrower; return the loan to move it")
+    old = device.location.name if device.location else str(device.location_id)
+    device.location_id = location.id
+    session.add(
+        DeviceEvent(
+            device_id=device.id,
+            actor=actor,
+            kind="move",
+            reason=f"{old} -> {location.name}" + (f": {reason}" if reason else ""),
+        )
+    )
