@@ -43,6 +43,10 @@ class Settings(BaseSettings):
 
     mqtt_host: str = Field("127.0.0.1", description="Broker the server (ingest) connects to.")
     mqtt_port: int = Field(1883, ge=1, le=65535, description="Broker port for the server.")
+    mqtt_username: str = Field(
+        "", description="Server's broker account; empty = the one `up` generated in data_dir."
+    )
+    mqtt_password: str = Field("", description="Its password; empty = from data_dir.")
     mqtt_device_host: str = Field("", description="Broker host given to enrolling devices.")
     mqtt_device_port: int = Field(
         0, ge=0, le=65535, description="Broker port for devices; 0 = mqtt_port."
