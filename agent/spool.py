@@ -11,6 +11,7 @@ again and the server, which stores (device, seq) once, ignores the duplicate.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -78,6 +79,10 @@ class Spool:
     def seqs(self) -> list[int]:
         """Sequence numbers waiting, oldest first."""
         return list(self._sizes)
+
+    def head(self, n: int) -> list[int]:
+        """The `n` oldest sequence numbers waiting."""
+        return list(itertools.islice(self._sizes, n))
 
     def max_seq(self) -> int:
         """Highest spooled sequence number, or -1."""
@@ -149,12 +154,15 @@ class Spool:
             self._bytes -= size
 
 
-def spool_summary(folder: Path) -> tuple[int, int]:
-    """(count, bytes) of reports in a spool folder, without opening it for writing."""
+def spool_summary(folder: Path) -> tuple[int, int, int]:
+    """(count, bytes, highest seq or -1) of a spool folder, read without changing anything."""
     count = size = 0
+    highest = -1
     if folder.is_dir():
         for entry in os.scandir(folder):
-            if _NAME.match(entry.name):
+            match = _NAME.match(entry.name)
+            if match:
                 count += 1
                 size += entry.stat().st_size
-    return count, size
+                highest = max(highest, int(match.group(1)))
+    return count, size, highest
