@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 SYS_BLOCK = Path("/sys/class/block")
 UDEV_DATA = Path("/run/udev/data")
 # Kernel names that are never wipe targets shown in the live table.
-_VIRTUAL_PREFIXES = ("ram", "zram", "dm-", "md", "sr", "fd")
+VIRTUAL_PREFIXES = ("ram", "zram", "dm-", "md", "sr", "fd")
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def list_disks(
     except OSError as exc:
         raise DeviceError(f"cannot list {sys_block}: {exc}") from exc
     for name in names:
-        if name.startswith(_VIRTUAL_PREFIXES) or (sys_block / name / "partition").exists():
+        if name.startswith(VIRTUAL_PREFIXES) or (sys_block / name / "partition").exists():
             continue
         if name.startswith("loop") and not include_loop:
             continue
