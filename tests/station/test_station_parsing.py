@@ -105,9 +105,8 @@ def _disk(transport: str, name: str) -> BlockDevice:
 
 
 def test_sata_drive_auto_picks_enhanced_security_erase_and_reads_hidden_areas(data_dir):
-    runner = ReplayRunner(data_dir, {
-        "hdparm -I /dev/sda": Recording("hdparm/hdparm-I-samsung-850evo-2tb-security-not-frozen.txt"),
-    })  # fmt: skip
+    hdparm_i = Recording("hdparm/hdparm-I-samsung-850evo-2tb-security-not-frozen.txt")
+    runner = ReplayRunner(data_dir, {"hdparm -I /dev/sda": hdparm_i})
     caps = detect(_disk("sata", "sda"), runner)
     assert caps.choose("auto").name == "ata-security-erase-enhanced"
     assert caps.choose("auto").category == "Purge"
