@@ -66,6 +66,8 @@ def parse_smartctl(text: str, device: str = "") -> SmartFacts:
     exit_status = _int(tool.get("exit_status")) or 0
     if exit_status & _NO_DATA_BITS and "smart_status" not in data:
         raise SmartError(_first_message(tool, device) or f"smartctl exit status {exit_status}")
+    if "smart_status" not in data and "device" not in data:
+        raise SmartError("smartctl output holds no SMART data")
     dev = _obj(data, "device")
     protocol = str(dev.get("protocol", "")).lower()
     kind = {"ata": "ata", "nvme": "nvme", "scsi": "scsi"}.get(protocol, "unknown")
@@ -88,6 +90,8 @@ def parse_smartctl(text: str, device: str = "") -> SmartFacts:
         facts["nvme_critical_warning"] = _int(health.get("critical_warning"))
         facts["percentage_used"] = _int(health.get("percentage_used"))
         facts["media_errors"] = _int(health.get("media_errors"))
+        if facts["size_bytes"] is None:
+            facts["size_bytes"] = _int(data.get("nvme_total_capacity"))
         if facts["temperature_c"] is None:
             facts["temperature_c"] = _float(health.get("temperature"))
     elif kind == "scsi":
