@@ -1,0 +1,148 @@
+"""Dashboard sign-in: a signed session cookie, the logged-in user, and CSRF tokens for forms."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from server.api.deps import SessionDep
+from server.errors import TooManyAttempts
+from server.models import User
+from server.security import authenticate, check_login_allowed, record_login_failure
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "digibank_session"
+SESSION_MAX_AGE_S = 12 * 3600
+
+
+class LoginRequired(Exception):
+    """No valid session: the handler redirects to /login, remembering where to come back."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfRefused(Exception):
+    """A form came without the session's CSRF token: refused with 403."""
+
+
+@dataclass(frozen=True)
+class DashUser:
+    """The signed-in person, as the pages need them."""
+
+    id: int
+    username: str
+    role: str
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """Refuse the request unless `submitted` equals the session's CSRF token."""
+    expected = request.session.get("csrf")
+    if (
+        not isinstance(expected, str)
+        or not submitted
+        or not hmac.compare_digest(expected.encode(), submitted.encode())
+    ):
+        log.warning("dashboard: CSRF token missing or wrong on %s", request.url.path)
+        raise CsrfRefused()
+
+
+def current_user(request: Request, session: SessionDep) -> DashUser:
+    """The logged-in, still active user; LoginRequired otherwise."""
+    user_id = request.session.get("uid")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or request.session.get("pw") != _pw_stamp(user):
+        request.session.pop("uid", None)
+        path = request.url.path
+        if request.url.query:
+            path += "?" + request.url.query
+        raise LoginRequired(path)
+    who = DashUser(id=user.id, username=user.username, role=user.role)
+    # End this read now: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
+    # and a streamed export would otherwise keep it for the whole download.
+    session.rollback()
+    return who
+
+
+UserDep = Annotated[DashUser, Depends(current_user)]
+
+
+def log_in(
+    request: Request, session: Session, username: str, password: str, limit: int, window_s: int
+) -> User | None:
+    """Check the credentials under the failed-login limit; on success start a fresh session."""
+    client = request.client.host if request.client else "unknown"
+    keys = [f"user:{username.lower()}", f"addr:{client}"]
+    check_login_allowed(session, keys, limit, window_s)  # raises TooManyAttempts
+    user = authenticate(session, username, password)
+    if user is None:
+        record_login_failure(session, keys, window_s)
+        session.commit()
+        return None
+    lang = request.session.get("lang")
+    # A new session on login, so a token planted before login is worth nothing after it.
+    request.session.clear()
+    if isinstance(lang, str):
+        request.session["lang"] = lang
+    request.session["uid"] = user.id
+    request.session["pw"] = _pw_stamp(user)
+    csrf_token(request)
+    log.info("dashboard: %s logged in", user.username)
+    return user
+
+
+def log_out(request: Request) -> None:
+    """Forget the session (the language choice stays)."""
+    lang = request.session.get("lang")
+    request.session.clear()
+    if isinstance(lang, str):
+        request.session["lang"] = lang
+
+
+def login_redirect_target(next_path: str) -> str:
+    """The /login URL that brings the user back to `next_path`."""
+    return "/login?next=" + quote(next_path, safe="")
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths are followed after login (no open redirect)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _pw_stamp(user: User) -> str:
+    # A short digest of the password hash: changing the password ends other sessions.
+    return hmac.new(b"session", user.password_hash.encode(), "sha256").hexdigest()[:16]
+
+
+__all__ = [
+    "CsrfRefused",
+    "DashUser",
+    "LoginRequired",
+    "TooManyAttempts",
+    "UserDep",
+    "check_csrf",
+    "csrf_token",
+    "current_user",
+    "log_in",
+    "log_out",
+]

@@ -1,0 +1,293 @@
+"""The dashboard's read queries: every figure is aggregated in SQL, Python only arranges them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from server.lifecycle import STATES
+from server.models import Device, Digibank, Flag, Loan, Location, Municipality
+from server.reach import ReachFigure, reach
+
+
+@dataclass(frozen=True)
+class Place:
+    """A location with its municipality and digibank names (None for the hub)."""
+
+    id: int
+    kind: str
+    name: str
+    municipality: str | None
+    digibank_id: int | None
+    digibank: str | None
+
+
+@dataclass
+class PlaceCounts:
+    """Devices per state at one place, plus its active and overdue loans."""
+
+    place: Place
+    by_state: dict[str, int] = field(default_factory=dict)
+    loans_active: int = 0
+    loans_overdue: int = 0
+
+    @property
+    def total(self) -> int:
+        """All devices at this place."""
+        return sum(self.by_state.values())
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the overview page shows."""
+
+    by_state: dict[str, int]
+    by_group: list[tuple[str, dict[str, int]]]
+    flags: dict[str, dict[str, int]]
+    loans_overdue: int
+    loans_due_week: int
+    silent_on_loan: int
+    reach: list[ReachFigure]
+    ready_stock: list[tuple[Place, int]]
+
+
+def places(session: Session) -> dict[int, Place]:
+    """All locations with their municipality and digibank, by id (a small table)."""
+    rows = session.execute(
+        select(
+            Location.id,
+            Location.kind,
+            Location.name,
+            Municipality.name,
+            Digibank.id,
+            Digibank.name,
+        )
+        .select_from(Location)
+        .outerjoin(Municipality, Municipality.id == Location.municipality_id)
+        .outerjoin(Digibank, Digibank.id == Municipality.digibank_id)
+        .order_by(Location.kind.desc(), Municipality.name, Location.name)
+    ).all()
+    return {r[0]: Place(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def digibanks(session: Session) -> list[tuple[int, str]]:
+    """All digibanks as (id, name), by name."""
+    return [
+        (r[0], r[1])
+        for r in session.execute(select(Digibank.id, Digibank.name).order_by(Digibank.name))
+    ]
+
+
+def device_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Devices per location and state, one grouped scan of the devices table."""
+    out: dict[int, dict[str, int]] = {}
+    stmt = select(Device.location_id, Device.state, func.count()).group_by(
+        Device.location_id, Device.state
+    )
+    for loc, state, n in session.execute(stmt):
+        out.setdefault(loc, {})[state] = n
+    return out
+
+
+def silent_condition(session: Session, now: datetime, grace_s: int) -> ColumnElement[bool]:
+    """Whether a device has been silent longer than its report interval plus the grace."""
+    allowed = Device.report_interval_s + grace_s
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps moments as text; julianday() turns both sides into days.
+        late = (
+            func.julianday(literal(now.strftime("%Y-%m-%d %H:%M:%S")))
+            - func.julianday(Device.last_seen_at)
+            > allowed / 86400.0
+        )
+    else:
+        late = Device.last_seen_at < literal(now) - allowed * func.make_interval(
+            0, 0, 0, 0, 0, 0, 1
+        )
+    return or_(Device.last_seen_at.is_(None), late)
+
+
+def silent_on_loan(session: Session, now: datetime, grace_s: int) -> int:
+    """Devices on loan that have not reported within their interval plus the grace."""
+    stmt = (
+        select(func.count())
+        .select_from(Device)
+        .where(Device.state == "on_loan", silent_condition(session, now, grace_s))
+    )
+    return session.scalar(stmt) or 0
+
+
+def open_flag_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Unresolved flags per kind and status: {'repair': {'open': 3, 'acknowledged': 1}, ...}."""
+    out: dict[str, dict[str, int]] = {"repair": {}, "return": {}}
+    stmt = (
+        select(Flag.kind, Flag.status, func.count())
+        .where(Flag.status.in_(("open", "acknowledged")))
+        .group_by(Flag.kind, Flag.status)
+    )
+    for kind, status, n in session.execute(stmt):
+        out.setdefault(kind, {})[status] = n
+    return out
+
+
+def loan_due_counts(session: Session, today: date, days: int = 7) -> tuple[int, int]:
+    """(overdue, due within `days`) among active loans."""
+    active = Loan.returned_at.is_(None)
+    overdue = session.scalar(
+        select(func.count()).select_from(Loan).where(active, Loan.due_date < today)
+    )
+    soon = session.scalar(
+        select(func.count())
+        .select_from(Loan)
+        .where(active, Loan.due_date >= today, Loan.due_date <= today + timedelta(days=days))
+    )
+    return overdue or 0, soon or 0
+
+
+def overview(
+    session: Session, *, now: datetime, today: date, target: int, grace_s: int
+) -> Overview:
+    """All overview figures; a handful of grouped queries whatever the fleet's size."""
+    where = places(session)
+    counts = device_counts(session)
+    by_state = dict.fromkeys(STATES, 0)
+    groups: dict[str, dict[str, int]] = {}
+    for loc, states in counts.items():
+        place = where.get(loc)
+        label = (place.municipality or place.name) if place and place.kind == "digipunt" else "hub"
+        group = groups.setdefault(label, {})
+        for state, n in states.items():
+            by_state[state] = by_state.get(state, 0) + n
+            group[state] = group.get(state, 0) + n
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] != "hub", kv[0]))
+    overdue, soon = loan_due_counts(session, today)
+    stock = [
+        (p, counts.get(p.id, {}).get("ready", 0)) for p in where.values() if p.kind == "digipunt"
+    ]
+    return Overview(
+        by_state=by_state,
+        by_group=ordered,
+        flags=open_flag_counts(session),
+        loans_overdue=overdue,
+        loans_due_week=soon,
+        silent_on_loan=silent_on_loan(session, now, grace_s),
+        reach=reach(session, target)[0],
+        ready_stock=stock,
+    )
+
+
+def place_table(session: Session, today: date) -> list[PlaceCounts]:
+    """Per location: devices per state, active and overdue loans (for the digipunten page)."""
+    where = places(session)
+    counts = device_counts(session)
+    loans = session.execute(
+        select(
+            Loan.location_id,
+            func.count(),
+            func.sum(case((Loan.due_date < today, 1), else_=0)),
+        )
+        .where(Loan.returned_at.is_(None))
+        .group_by(Loan.location_id)
+    ).all()
+    loan_by_loc = {loc: (n, int(late or 0)) for loc, n, late in loans}
+    out = []
+    for place in where.values():
+        active, late = loan_by_loc.get(place.id, (0, 0))
+        out.append(PlaceCounts(place, counts.get(place.id, {}), active, late))
+    return out
+
+
+def flag_filter(
+    kind: str | None, reason: str | None, digibank_id: int | None, status: str | None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the flags queue (unresolved flags unless a status is chosen)."""
+    clauses: list[ColumnElement[bool]] = []
+    if status in ("open", "acknowledged", "resolved"):
+        clauses.append(Flag.status == status)
+    else:
+        clauses.append(Flag.status.in_(("open", "acknowledged")))
+    if kind in ("repair", "return"):
+        clauses.append(Flag.kind == kind)
+    if reason:
+        clauses.append(Flag.reason == reason)
+    if digibank_id is not None:
+        clauses.append(Municipality.digibank_id == digibank_id)
+    return clauses
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """One line of the flags queue."""
+
+    id: int
+    device_id: int
+    asset_tag: str
+    kind: str
+    reason: str
+    severity: str
+    status: str
+    evidence: dict[str, object]
+    opened_at: datetime
+    note: str | None
+    location: str
+    digibank: str | None
+
+
+def flag_queue(
+    session: Session,
+    *,
+    kind: str | None = None,
+    reason: str | None = None,
+    digibank_id: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> tuple[list[FlagRow], int]:
+    """The flags matching the filter, most severe and oldest first, and how many match."""
+    clauses = flag_filter(kind, reason, digibank_id, status)
+    joined = (
+        select(Flag.id)
+        .join(Device, Device.id == Flag.device_id)
+        .join(Location, Location.id == Device.location_id)
+        .outerjoin(Municipality, Municipality.id == Location.municipality_id)
+        .where(and_(*clauses))
+    )
+    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
+    severity_rank = case({"critical": 0, "warning": 1}, value=Flag.severity, else_=2)
+    stmt = (
+        select(
+            Flag.id,
+            Flag.device_id,
+            Device.asset_tag,
+            Flag.kind,
+            Flag.reason,
+            Flag.severity,
+            Flag.status,
+            Flag.evidence,
+            Flag.opened_at,
+            Flag.note,
+            Location.name,
+            Digibank.name,
+        )
+        .join(Device, Device.id == Flag.device_id)
+        .join(Location, Location.id == Device.location_id)
+        .outerjoin(Municipality, Municipality.id == Location.municipality_id)
+        .outerjoin(Digibank, Digibank.id == Municipality.digibank_id)
+        .where(and_(*clauses))
+        .order_by(severity_rank, Flag.opened_at, Flag.id)
+        .limit(limit)
+    )
+    rows = [FlagRow(*r) for r in session.execute(stmt)]
+    return rows, total
+
+
+def flag_reasons(session: Session) -> list[str]:
+    """Reason codes of unresolved flags, for the filter."""
+    stmt = (
+        select(Flag.reason)
+        .where(Flag.status.in_(("open", "acknowledged")))
+        .group_by(Flag.reason)
+        .order_by(Flag.reason)
+    )
+    return list(session.scalars(stmt))

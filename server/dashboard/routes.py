@@ -1,0 +1,199 @@
+"""The dashboard's pages (GET): overview, flags, device, loans, digipunten, exports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
+
+from server.api.deps import SessionDep
+from server.dashboard import device_view, exports, loanlist, queries
+from server.dashboard.auth import UserDep, safe_next
+from server.dashboard.render import SECURITY_HEADERS, render
+from server.models import JobResult
+from server.reach import reach, reach_csv
+from server.timeutil import local_today, utcnow
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 200
+
+
+def _optional_int(value: str | None) -> int | None:
+    """A filter's number, or None when empty or not a number (bad input never crashes)."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    """The sign-in form; a signed-in user goes straight on."""
+    if isinstance(request.session.get("uid"), int):
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "error": None})
+
+
+def _overview_context(request: Request, session: Session) -> dict[str, object]:
+    settings = request.app.state.settings
+    data = queries.overview(
+        session,
+        now=utcnow(),
+        today=local_today(),
+        target=settings.reach_target_adults,
+        grace_s=settings.presence_grace_s,
+    )
+    return {"o": data, "now": utcnow()}
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """Where the fleet stands, at a glance."""
+    return render(request, "overview.html", _overview_context(request, session), user=user)
+
+
+@router.get("/live/overview", response_class=HTMLResponse)
+def overview_fragment(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """The overview's body alone, fetched by the page's script to update itself."""
+    return render(request, "_overview_body.html", _overview_context(request, session), user=user)
+
+
+@router.get("/flags", response_class=HTMLResponse)
+def flags_page(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    kind: str | None = None,
+    reason: str | None = None,
+    digibank: str | None = None,
+    status: str | None = None,
+) -> Response:
+    """The flags queue with its filters."""
+    bank = _optional_int(digibank)
+    rows, total = queries.flag_queue(
+        session, kind=kind, reason=reason, digibank_id=bank, status=status, limit=PAGE_SIZE
+    )
+    context = {
+        "rows": rows,
+        "total": total,
+        "reasons": queries.flag_reasons(session),
+        "digibanks": queries.digibanks(session),
+        "f": {"kind": kind or "", "reason": reason or "", "digibank": bank, "status": status or ""},
+        "evidence_text": _evidence_text,
+    }
+    return render(request, "flags.html", context, user=user)
+
+
+def _evidence_text(evidence: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in evidence.items() if not isinstance(v, dict | list))
+
+
+@router.get("/devices/{device_id}", response_class=HTMLResponse)
+def device_page(request: Request, session: SessionDep, user: UserDep, device_id: int) -> Response:
+    """One device: identity, loan, timeline, health plots."""
+    view = device_view.load(session, device_id)
+    if view is None:
+        return render(
+            request, "error.html", {"message_key": "not_found"}, user=user, status_code=404
+        )
+    return render(request, "device.html", {"v": view}, user=user)
+
+
+@router.get("/devices/{device_id}/jobs/{job_id}/certificate")
+def certificate(session: SessionDep, user: UserDep, device_id: int, job_id: int) -> Response:
+    """A wipe's erasure certificate as recorded (signed JSON, verifiable offline)."""
+    job = session.get(JobResult, job_id)
+    if job is None or job.device_id != device_id or not job.certificate:
+        return Response("no certificate", status_code=404, media_type="text/plain")
+    body = json.dumps(job.certificate, indent=2, sort_keys=True)
+    name = f"erasure-certificate-device{device_id}-job{job_id}.json"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS}
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/loans", response_class=HTMLResponse)
+def loans_page(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    digibank: str | None = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: str | None = None,
+) -> Response:
+    """Active loans, overdue first, with return and extend forms."""
+    bank = _optional_int(digibank)
+    rows, total = loanlist.active_loans(
+        session,
+        local_today(),
+        digibank_id=bank,
+        tag=tag,
+        overdue_only=bool(overdue),
+        limit=PAGE_SIZE,
+    )
+    context = {
+        "rows": rows,
+        "total": total,
+        "today": local_today(),
+        "digibanks": queries.digibanks(session),
+        "locations": loanlist.location_choices(session),
+        "f": {"digibank": bank, "tag": tag or "", "overdue": bool(overdue)},
+    }
+    return render(request, "loans.html", context, user=user)
+
+
+@router.get("/digipunten", response_class=HTMLResponse)
+def digipunten_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """Stock and loans per digipunt, grouped by municipality."""
+    table = queries.place_table(session, local_today())
+    hub = [p for p in table if p.place.kind == "hub"]
+    points = [p for p in table if p.place.kind == "digipunt"]
+    return render(request, "digipunten.html", {"hub": hub, "points": points}, user=user)
+
+
+def _csv(lines: Iterator[str], name: str) -> StreamingResponse:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS}
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _own_session(request: Request) -> Iterator[Session]:
+    # Streams outlive the request's dependencies, so they hold a session of their own.
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+@router.get("/exports/reach.csv")
+def export_reach(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """Reach per digibank and municipality (the core's figures, as CSV)."""
+    banks, munis = reach(session, request.app.state.settings.reach_target_adults)
+    return _csv(iter([reach_csv(banks, munis)]), f"reach-{local_today()}.csv")
+
+
+@router.get("/exports/devices.csv")
+def export_devices(request: Request, user: UserDep) -> Response:
+    """Every device with state, grade and place."""
+
+    def lines() -> Iterator[str]:
+        for session in _own_session(request):
+            yield from exports.devices_csv(session)
+
+    return _csv(lines(), f"devices-{local_today()}.csv")
+
+
+@router.get("/exports/loans.csv")
+def export_loans(request: Request, user: UserDep) -> Response:
+    """Every loan, borrowers as pseudonyms only."""
+    secret = request.app.state.settings.session_secret()
+
+    def lines() -> Iterator[str]:
+        for session in _own_session(request):
+            yield from exports.loans_csv(session, secret)
+
+    return _csv(lines(), f"loans-{local_today()}.csv")
