@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from station import certificate, keys, safety
 from station.blockio import ProgressCallback
-from station.certificate_pdf import write_pdf
 from station.config import StationConfig
 from station.errors import ParseError, ToolError
 from station.evidence import EvidenceRef, EvidenceStore
@@ -137,9 +136,13 @@ class Station:
         key = keys.load_or_create_key(self.cfg.key_dir)
         document = certificate.sign(certificate.build_body(outcome, self.cfg, asset_tag), key)
         json_path = certificate.save(document, self.cfg.certificate_dir)
-        pdf_path: Path | None = json_path.with_suffix(".pdf")
+        pdf_target = json_path.with_suffix(".pdf")
+        pdf_path: Path | None = pdf_target
         try:
-            write_pdf(document, pdf_path)  # type: ignore[arg-type]
+            # fpdf is slow to import: load it only when a certificate is issued.
+            from station.certificate_pdf import write_pdf
+
+            write_pdf(document, pdf_target)
         except Exception:  # a PDF problem must never lose the signed JSON
             log.exception("could not write the PDF for %s", json_path)
             pdf_path = None
