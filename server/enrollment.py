@@ -61,9 +61,12 @@ class NewCode:
 
 @dataclass(frozen=True)
 class Enrollment:
-    """What an agent receives for its code: where the broker is and its own account."""
+    """What an agent receives for its code: where the broker is and its own account.
 
-    device_id: int
+    `device_id` is the MQTT device id, str(Device.id), as it appears in the topics.
+    """
+
+    device_id: str
     mqtt_host: str
     mqtt_port: int
     mqtt_tls: bool
@@ -224,7 +227,7 @@ def redeem_code(session: Session, code: str, link: BrokerLink, *, address: str) 
         )
     )
     return Enrollment(
-        device_id=device.id,
+        device_id=str(device.id),
         mqtt_host=link.device_host,
         mqtt_port=link.device_port,
         mqtt_tls=link.device_tls,

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from agent.enroll import parse_enrollment
 from server.app import create_app
 from server.broker import MosquittoBroker
 from server.core.config import load_settings
@@ -107,7 +108,8 @@ def test_enroll_then_publish_own_health(hub: Hub) -> None:
     device_id = hub.new_device()
     code = hub.code_for(device_id)
     creds = hub.enroll(code["code"])
-    assert creds["device_id"] == device_id
+    assert creds["device_id"] == str(device_id)  # as in the topics
+    assert parse_enrollment(creds).mqtt_username == creds["mqtt_username"]  # the agent's reader
     assert (creds["mqtt_host"], creds["mqtt_port"], creds["mqtt_tls"]) == (
         hub.broker.host,
         hub.broker.port,
@@ -140,7 +142,7 @@ def test_code_works_once(hub: Hub) -> None:
 def test_code_is_forgiving_about_case_and_dashes(hub: Hub) -> None:
     device_id = hub.new_device()
     code = hub.code_for(device_id)["code"]
-    assert hub.enroll(code.replace("-", " ").lower())["device_id"] == device_id
+    assert hub.enroll(code.replace("-", " ").lower())["device_id"] == str(device_id)
 
 
 def test_expired_code_refused(hub: Hub) -> None:
@@ -263,6 +265,7 @@ def test_enroll_over_tls(tmp_path: Path) -> None:
             assert creds["mqtt_tls"] is True
             assert creds["mqtt_port"] == broker.device_port
             assert "BEGIN CERTIFICATE" in creds["ca_cert"]
+            assert parse_enrollment(creds).ca_cert == creds["ca_cert"]
             server, got = server_client(broker)
             subscribe(server, "digibank/v1/devices/+/status")
             device, _ = _device_login(hub, creds, ca_pem=creds["ca_cert"])

@@ -33,7 +33,7 @@ class EnrollIn(BaseModel):
 class EnrollOut(BaseModel):
     """The device's broker settings and its own account."""
 
-    device_id: int
+    device_id: str = Field(description="The device's id in MQTT topics: str(Device.id).")
     mqtt_host: str
     mqtt_port: int
     mqtt_tls: bool
