@@ -135,7 +135,8 @@ def main() -> int:
         print(f"  station/dd {name:7s} {100 * ratio:5.1f} %  (target >= 90 %) {verdict}")
     zs = sorted(zeroout)
     print(
-        f"  zero-out (BLKZEROOUT, metadata only on loop): {zs[0]:.3f} / {statistics.median(zs):.3f} s"
+        f"  zero-out (BLKZEROOUT, metadata only on loop) min / median: "
+        f"{zs[0]:.3f} / {statistics.median(zs):.3f} s"
     )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
