@@ -9,6 +9,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from server.broker import MosquittoBroker
 from server.dynsec import DynsecClient, device_account
@@ -166,3 +169,32 @@ def test_device_account_survives_broker_restart() -> None:
             broker.host, broker.port, "device-4242", "pw-4242-secret", client_id="4242"
         )
         close(client)
+
+
+def test_last_will_on_own_status_reaches_the_server(
+    mosquitto: MosquittoBroker, admin: DynsecClient
+) -> None:
+    a_id, a_pw = _device(mosquitto, admin)
+    status = TOPIC.format(a_id, "status")
+    server, got = server_client(mosquitto)
+    subscribe(server, "digibank/v1/devices/+/status")
+    acct = device_account(a_id)
+    device = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=acct.client_id, protocol=mqtt.MQTTv5
+    )
+    device.username_pw_set(acct.username, a_pw)
+    device.will_set(status, b"offline", qos=1, retain=True)
+    device.connect(mosquitto.host, mosquitto.port)
+    device.loop_start()
+    try:
+        deadline = time.monotonic() + 5
+        while not device.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        publish(device, status, b"online")
+        # Reason code 4: "disconnect with will message", as a crash or lost network would.
+        device.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=4))
+        msgs = got.wait_for(2)
+        assert [(m.topic, m.payload) for m in msgs] == [(status, b"online"), (status, b"offline")]
+    finally:
+        device.loop_stop()
+        close(server)
