@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 200
+LIVE_EVERY_S = 10
+"""How often the overview refreshes itself (app.state.dashboard_live_s overrides it)."""
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -51,7 +53,8 @@ def _overview_context(request: Request, session: Session) -> dict[str, object]:
         target=settings.reach_target_adults,
         grace_s=settings.presence_grace_s,
     )
-    return {"o": data, "now": utcnow()}
+    live_s = getattr(request.app.state, "dashboard_live_s", LIVE_EVERY_S)
+    return {"o": data, "now": utcnow(), "live_every": live_s}
 
 
 @router.get("/", response_class=HTMLResponse)

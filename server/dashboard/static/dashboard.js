@@ -5,7 +5,7 @@
   var box = document.querySelector("[data-live-url]");
   if (!box || !window.fetch) { return; }
   var url = box.getAttribute("data-live-url");
-  var every = Math.max(3, parseInt(box.getAttribute("data-live-every") || "10", 10)) * 1000;
+  var every = Math.max(1, parseInt(box.getAttribute("data-live-every") || "10", 10)) * 1000;
   var busy = false;
 
   function refresh() {
