@@ -136,7 +136,7 @@ def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
 
     dev = station.resolve(args.device)
     result = diagnose_disk(
-        station, dev, surface_scan=not args.no_scan, on_progress=StderrProgress()
+        station, dev, surface_scan_wanted=not args.no_scan, on_progress=StderrProgress()
     )
     print(json.dumps(result.to_dict(), indent=2))
     return EXIT_OK if result.status == "passed" else EXIT_FAILED

@@ -1,0 +1,124 @@
+"""Disk diagnostics: SMART summary plus a full-surface read scan with a bad-region list."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from station.blockio import BadRegion, Interrupted, Meter, ProgressCallback, read_scan
+from station.errors import ParseError, ToolError
+from station.evidence import EvidenceRef
+from station.hw import smart
+from station.hw.blockdev import BlockDevice, is_same_device_present
+from station.hw.smart import SmartSummary
+
+if TYPE_CHECKING:
+    from station.service import Station
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SurfaceScan:
+    """A full read of the disk: how fast, how far, and which regions failed."""
+
+    bytes_read: int
+    total_bytes: int
+    bytes_per_s: float
+    bad_regions: tuple[BadRegion, ...] = ()
+    completed: bool = True
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DiskDiagnosis:
+    """The station's conclusion about one disk, pointing to the tool output it rests on."""
+
+    device: BlockDevice
+    status: str  # passed | failed | incomplete
+    started_at: datetime
+    ended_at: datetime
+    smart: SmartSummary | None = None
+    smart_error: str = ""
+    surface: SurfaceScan | None = None
+    findings: tuple[str, ...] = ()
+    evidence: tuple[EvidenceRef, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (also the job 'details' sent to the server)."""
+        data = asdict(self)
+        data["device"].pop("udev", None)
+        data["started_at"] = self.started_at.isoformat(timespec="seconds")
+        data["ended_at"] = self.ended_at.isoformat(timespec="seconds")
+        return data
+
+
+def surface_scan(
+    dev: BlockDevice, cancel: threading.Event, on_progress: ProgressCallback | None
+) -> SurfaceScan:
+    """Read every byte of the disk with direct I/O, listing unreadable regions."""
+    fd = os.open(dev.path, os.O_RDONLY | os.O_DIRECT | os.O_CLOEXEC)
+    meter = Meter("scan", dev.size_bytes, on_progress)
+    try:
+        res = read_scan(
+            fd, dev.size_bytes, meter, cancel, lambda: is_same_device_present(dev), False
+        )
+    except Interrupted as exc:
+        rate = meter.done / meter.elapsed if meter.elapsed > 0 else 0.0
+        return SurfaceScan(meter.done, dev.size_bytes, rate, (), False, str(exc))
+    finally:
+        os.close(fd)
+    return SurfaceScan(res.bytes_done, dev.size_bytes, res.bytes_per_s, res.bad_regions)
+
+
+def diagnose_disk(
+    station: Station,
+    dev: BlockDevice,
+    *,
+    surface_scan_wanted: bool = True,
+    cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> DiskDiagnosis:
+    """SMART (kept as evidence) and, if wanted, a full-surface read scan; never raises mid-way."""
+    cancel = cancel or threading.Event()
+    started = datetime.now(UTC)
+    summary: SmartSummary | None = None
+    smart_error = ""
+    evidence: list[EvidenceRef] = []
+    findings: list[str] = []
+    try:
+        summary, res = smart.read_smart(station.runner, dev.path)
+        evidence.append(station.keep(res))
+        findings.extend(summary.reasons)
+    except (ToolError, ParseError) as exc:
+        smart_error = str(exc)
+    scan: SurfaceScan | None = None
+    if surface_scan_wanted:
+        try:
+            scan = surface_scan(dev, cancel, on_progress)
+        except OSError as exc:
+            scan = SurfaceScan(
+                0, dev.size_bytes, 0.0, (), False, f"cannot read {dev.path}: {exc.strerror}"
+            )
+        findings.extend(f"{r.kind} at byte {r.offset} (+{r.length})" for r in scan.bad_regions)
+    status = "passed"
+    if (summary and summary.verdict == "failed") or (scan and scan.bad_regions):
+        status = "failed"
+    elif scan and not scan.completed:
+        status = "incomplete"
+        findings.append(scan.reason)
+    return DiskDiagnosis(
+        device=dev,
+        status=status,
+        started_at=started,
+        ended_at=datetime.now(UTC),
+        smart=summary,
+        smart_error=smart_error,
+        surface=scan,
+        findings=tuple(findings),
+        evidence=tuple(evidence),
+    )
