@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     ingest_enabled: bool = Field(True, description="Run MQTT ingest inside the API process.")
     ingest_batch_size: int = Field(200, ge=1, le=10000, description="Reports per commit.")
     ingest_batch_ms: int = Field(50, ge=1, le=10000, description="Longest wait before a commit.")
+    ingest_client_id: str = Field(
+        "digibank-ingest",
+        description="MQTT client id; unique per ingest process, kept across restarts.",
+    )
+    ingest_session_expiry_s: int = Field(
+        7 * 24 * 3600,
+        ge=0,
+        description="How long the broker keeps ingest's queue while it is down.",
+    )
+    ingest_receive_maximum: int = Field(
+        2000, ge=1, le=65535, description="Unacknowledged reports the broker may send at once."
+    )
+    scheduler_interval_s: int = Field(
+        300, ge=1, description="How often the scheduled rules, presence and retention run."
+    )
 
     token_ttl_hours: int = Field(12, ge=1, le=24 * 365, description="Lifetime of login tokens.")
     login_max_failures: int = Field(5, ge=1, description="Failed logins per window before refusal.")
