@@ -212,7 +212,8 @@ def main() -> int:
     print(
         f"CPU per collection: {own_ms:.2f} ms in the agent + {smartctl_ms:.2f} ms in smartctl "
         f"children ({results['report_cpu_ms_collect_spool_fsync']} ms in the agent with numbering "
-        f"and the durable spool write); bare psutil snapshot {base_ms:.2f} ms -> x{results['collect_over_baseline']}; "
+        f"and the durable spool write); bare psutil snapshot {base_ms:.2f} ms "
+        f"-> x{results['collect_over_baseline']}; "
         f"target <= {TARGET_CPU_MS} ms: {'OK' if total_cpu <= TARGET_CPU_MS else 'MISSED'}"
     )
     out = ROOT / "bench" / "results"
