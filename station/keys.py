@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 import os
+import threading
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -19,26 +20,41 @@ log = logging.getLogger(__name__)
 KEY_FILE = "station_ed25519.pem"
 
 
+def _load(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(f"station key {path} is unreadable: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise CertificateError(f"station key {path} is not an Ed25519 key")
+    return key
+
+
 def load_or_create_key(key_dir: Path) -> Ed25519PrivateKey:
     """Load the station key, generating it (mode 0600) the first time."""
     path = key_dir / KEY_FILE
     if path.exists():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            raise CertificateError(f"station key {path} is unreadable: {exc}") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise CertificateError(f"station key {path} is not an Ed25519 key")
-        return key
+        return _load(path)
     key_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(key_dir, 0o700)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Write aside, then link into place: link fails if another thread or process won
+    # the race, and nobody ever reads a half-written key.
+    tmp = key_dir / f".{KEY_FILE}.{os.getpid()}.{threading.get_ident()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return _load(path)
+    finally:
+        os.unlink(tmp)
     log.info("generated a new station signing key %s", key_id(key.public_key()))
     return key
 

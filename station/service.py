@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from station import certificate, keys, safety
 from station.blockio import ProgressCallback
@@ -58,6 +58,7 @@ class Station:
         self.evidence = EvidenceStore(cfg.evidence_dir)
         self._versions: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._key: Ed25519PrivateKey | None = None
 
     def list_devices(self) -> list[BlockDevice]:
         """Attached whole disks (loop devices only if the setting admits them)."""
@@ -133,7 +134,7 @@ class Station:
 
     def issue(self, outcome: WipeOutcome, asset_tag: str = "") -> WipeReport:
         """Sign and store the certificate (JSON, then PDF) for a wipe outcome."""
-        key = keys.load_or_create_key(self.cfg.key_dir)
+        key = self.signing_key()
         document = certificate.sign(certificate.build_body(outcome, self.cfg, asset_tag), key)
         json_path = certificate.save(document, self.cfg.certificate_dir)
         pdf_target = json_path.with_suffix(".pdf")
@@ -148,9 +149,16 @@ class Station:
             pdf_path = None
         return WipeReport(outcome, document, json_path, pdf_path)
 
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The station's signing key, created on first use and then kept."""
+        with self._lock:
+            if self._key is None:
+                self._key = keys.load_or_create_key(self.cfg.key_dir)
+            return self._key
+
     def public_key(self) -> Ed25519PublicKey:
         """The station's public key (creating the key pair on first use)."""
-        return keys.load_or_create_key(self.cfg.key_dir).public_key()
+        return self.signing_key().public_key()
 
     def verify_file(
         self, path: Path, trusted: Ed25519PublicKey | None = None
