@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import create_engine, text, update
 
 from agent.enroll import parse_enrollment
 from server.app import create_app
@@ -74,9 +76,9 @@ class Hub:
 
 
 def _hub(broker: MosquittoBroker, db_dir: Path, **settings: Any) -> Iterator[Hub]:
+    settings.setdefault("database_url", f"sqlite:///{db_dir / 'hub.db'}")
     cfg = load_settings(
         data_dir=broker.data_dir,
-        database_url=f"sqlite:///{db_dir / 'hub.db'}",
         mqtt_host=broker.host,
         mqtt_port=broker.port,
         ingest_enabled=False,
@@ -277,3 +279,32 @@ def test_enroll_over_tls(tmp_path: Path) -> None:
             # Without TLS the device listener does not talk MQTT at all.
             with pytest.raises((ConnectRefused, TimeoutError, OSError)):
                 _device_login(hub, creds, timeout=2)
+
+
+@pytest.mark.postgres
+def test_enrollment_on_postgresql(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    base = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
+    if not base:
+        pytest.skip("DIGIBANK_TEST_POSTGRES_URL not set")
+    name = f"digibank_enroll_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(
+        base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        for hub in _hub(mosquitto, tmp_path, database_url=base.rsplit("/", 1)[0] + "/" + name):
+            device_id = hub.new_device()
+            code = hub.code_for(device_id)["code"]
+            creds = hub.enroll(code)
+            hub.enroll(code, expect=403)
+            client, _ = _device_login(hub, creds)
+            close(client)
+            r = hub.client.post(
+                f"/api/v1/devices/{device_id}/revoke", headers=hub.headers["manager"]
+            )
+            assert r.json()["revoked"] is True
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
