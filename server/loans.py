@@ -57,7 +57,8 @@ def lend(
         raise InvalidInput("due_date: must not be in the past")
     # Lock the device row so that two concurrent loans of it serialise (PostgreSQL);
     # SQLite serialises writers itself, and the partial unique index backs both.
-    device = session.scalar(select(Device).where(Device.id == device_id).with_for_update())
+    locked = session.scalar(select(Device.id).where(Device.id == device_id).with_for_update())
+    device = session.get(Device, locked) if locked is not None else None
     if device is None:
         raise NotFound(f"device {device_id} not found")
     if device.state != "ready":

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from server.core.config import Settings
+from server.core.db import writing
 from server.security import Principal, principal_for_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -19,6 +20,8 @@ def get_session(request: Request) -> Iterator[Session]:
     """A session per request, committed by the route (rolled back if it raised)."""
     factory = request.app.state.sessionmaker
     with factory() as session:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            writing(session)
         try:
             yield session
         except BaseException:

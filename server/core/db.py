@@ -21,8 +21,9 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take control so that
-        # write transactions start with BEGIN IMMEDIATE and never deadlock on upgrade.
+        # Take BEGIN away from pysqlite so that a session that will write can start with
+        # BEGIN IMMEDIATE (see `writing`): a deferred transaction that reads and then
+        # writes fails with SQLITE_BUSY when another writer got in between.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
@@ -39,7 +40,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writing(session: Session) -> Session:
+    """Mark the session's next transaction as a writer (SQLite: BEGIN IMMEDIATE; else no-op)."""
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_immediate": True})
+    return session
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -48,9 +57,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session], write: bool = True) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
     with factory() as session:
+        if write:
+            writing(session)
         try:
             yield session
             session.commit()
