@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from server.broker_files import BrokerAccount, BrokerError, credentials_path, load_credentials
 from server.broker_tls import tls_files
 from server.core.config import Settings
+from server.core.db import writing
 from server.dynsec import DynsecClient
 from server.errors import Conflict, DigibankError, TooManyAttempts
 from server.models import Device, DeviceCredential, DeviceEvent, EnrollmentCode
@@ -171,6 +172,7 @@ def create_code(session: Session, device: Device, *, actor: str, ttl_minutes: in
 
 def redeem_code(session: Session, code: str, link: BrokerLink, *, address: str) -> Enrollment:
     """Trade a code for the device's broker account; the caller commits."""
+    writing(session)  # SQLite: take the write lock first, so racing trades queue, not fail
     keys = [f"enroll:{address}"]
     try:
         check_login_allowed(session, keys, ENROLL_MAX_FAILURES, ENROLL_WINDOW_S)

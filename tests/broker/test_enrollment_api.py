@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +21,14 @@ from server.core.config import load_settings
 from server.core.migrate import upgrade
 from server.devices import create_device
 from server.dynsec import DynsecClient
-from server.enrollment import ENROLL_MAX_FAILURES, hash_code, revoke_device
+from server.enrollment import (
+    ENROLL_MAX_FAILURES,
+    EnrollmentRefused,
+    broker_link,
+    hash_code,
+    redeem_code,
+    revoke_device,
+)
 from server.models import Device, DeviceEvent, EnrollmentCode, User
 from server.region import seed_region
 from server.security import hash_password, issue_token
@@ -308,3 +316,26 @@ def test_enrollment_on_postgresql(mosquitto: MosquittoBroker, tmp_path: Path) ->
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_racing_trades_of_one_code_give_one_account(hub: Hub) -> None:
+    code = hub.code_for(hub.new_device())["code"]
+    link = broker_link(hub.client.app.state.settings)  # type: ignore[attr-defined]
+    outcomes: list[str] = []
+
+    def trade(n: int) -> None:
+        with hub.factory() as s:
+            try:
+                redeem_code(s, code, link, address=f"10.0.0.{n}")
+                s.commit()
+                outcomes.append("ok")
+            except EnrollmentRefused:
+                s.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=trade, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["ok", "refused", "refused", "refused"]

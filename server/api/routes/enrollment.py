@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from server import enrollment
 from server.api.deps import Manager, SessionDep, SettingsDep, StaffOrStation
 from server.api.schemas import PathId
+from server.core.db import writing
 from server.devices import get_device
 
 router = APIRouter(tags=["enrollment"])
@@ -60,7 +61,7 @@ def create_enrollment_code(
     device_id: PathId, session: SessionDep, settings: SettingsDep, who: StaffOrStation
 ) -> CodeOut:
     """A new one-time code for the device, valid `enrollment_code_ttl_minutes`."""
-    device = get_device(session, device_id)
+    device = get_device(writing(session), device_id)
     new = enrollment.create_code(
         session, device, actor=who.name, ttl_minutes=settings.enrollment_code_ttl_minutes
     )
@@ -85,7 +86,7 @@ def revoke(
     device_id: PathId, session: SessionDep, settings: SettingsDep, who: Manager
 ) -> RevokeOut:
     """Delete the device's broker account: it is disconnected and cannot log in again."""
-    device = get_device(session, device_id)
+    device = get_device(writing(session), device_id)
     done = enrollment.revoke_with_settings(
         session, device, settings, actor=who.name, reason="revoked by a manager"
     )
