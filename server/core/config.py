@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         "digibank-ingest",
         description="MQTT client id; unique per ingest process, kept across restarts.",
     )
+    ingest_group: str = Field(
+        "ingest", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="Shared-subscription group."
+    )
     ingest_session_expiry_s: int = Field(
         7 * 24 * 3600,
         ge=0,
