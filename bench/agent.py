@@ -107,7 +107,12 @@ def agent_rss(reports: int) -> dict[str, float]:
             got.wait_for(i + 1, timeout=10)
         received = len(got.wait_for(reports, timeout=10))
         time.sleep(2.0)  # settle: idle between reports is where the agent spends its life
-        cpu = psutil.Process(proc.pid).cpu_times()
+        agent_proc = psutil.Process(proc.pid)
+        before = agent_proc.cpu_times()
+        time.sleep(10.0)  # idle: connected, waiting for the next interval
+        after = agent_proc.cpu_times()
+        idle_s = (after.user + after.system) - (before.user + before.system)
+        cpu = after
         rss, peak = rss_of(proc.pid)
         close(sub)
         return {
@@ -115,6 +120,7 @@ def agent_rss(reports: int) -> dict[str, float]:
             "rss_mib": rss,
             "peak_rss_mib": peak,
             "agent_cpu_s_total": cpu.user + cpu.system,
+            "idle_cpu_ms_per_min": idle_s * 1000 * 60 / 10.0,
         }
     finally:
         if proc is not None:
@@ -191,6 +197,7 @@ def main() -> int:
         "agent_rss_mib": round(running["rss_mib"], 1),
         "agent_peak_rss_mib": round(running["peak_rss_mib"], 1),
         "agent_reports_received": running["reports_received"],
+        "agent_idle_cpu_ms_per_minute": round(running["idle_cpu_ms_per_min"], 1),
         "agent_rss_over_baseline": round(running["rss_mib"] / libs_rss, 2),
         "collect_cpu_ms": round(own_ms, 2),
         "collect_smartctl_children_cpu_ms": round(smartctl_ms, 2),
@@ -201,6 +208,11 @@ def main() -> int:
         "target_cpu_ms": TARGET_CPU_MS,
     }
     total_cpu = own_ms + smartctl_ms
+    print(
+        f"agent idle (connected, between reports): "
+        f"{results['agent_idle_cpu_ms_per_minute']} ms CPU per minute "
+        f"(over 10 s; one 10 ms clock tick there is 60 ms/min)"
+    )
     print(
         f"agent RSS after {running['reports_received']} reports: {results['agent_rss_mib']} MiB "
         f"(peak {results['agent_peak_rss_mib']} MiB); baseline python+paho+psutil "
