@@ -187,15 +187,7 @@ def redeem_code(session: Session, code: str, link: BrokerLink, *, address: str) 
             select(EnrollmentCode).where(EnrollmentCode.code_hash == hash_code(code))
         )
     now = utcnow()
-    problem = (
-        "unknown enrollment code"
-        if row is None
-        else "this enrollment code was already used; create a new one"
-        if row.used_at is not None
-        else "this enrollment code has expired; create a new one"
-        if row.expires_at <= now
-        else None
-    )
+    problem = _code_problem(row, now)
     if problem or row is None:
         record_login_failure(session, keys, ENROLL_WINDOW_S)
         session.commit()
@@ -223,7 +215,8 @@ def redeem_code(session: Session, code: str, link: BrokerLink, *, address: str) 
         DeviceEvent(
             device_id=device.id,
             at=now,
-            actor=f"agent@{address}",
+            # Not the address: the audit trail keeps nothing about where a borrower is.
+            actor=f"agent (code by {row.created_by})",
             kind="enrolled",
             reason=f"MQTT account {account.username} issued",
         )
@@ -238,6 +231,17 @@ def redeem_code(session: Session, code: str, link: BrokerLink, *, address: str) 
         mqtt_client_id=account.client_id,
         ca_cert=link.ca_cert,
     )
+
+
+def _code_problem(row: EnrollmentCode | None, now: datetime) -> str | None:
+    """Why this code cannot be traded, or None if it can."""
+    if row is None:
+        return "unknown enrollment code"
+    if row.used_at is not None:
+        return "this enrollment code was already used; create a new one"
+    if row.expires_at <= now:
+        return "this enrollment code has expired; create a new one"
+    return None
 
 
 def _record_credential(session: Session, device: Device, username: str, now: datetime) -> None:
