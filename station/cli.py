@@ -18,6 +18,7 @@ from station import keys
 from station.blockio import Progress
 from station.config import load_config
 from station.errors import SafetyRefusal, StationError
+from station.records import diagnostics_job, wipe_job
 from station.service import Station
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,27 @@ def cmd_list(station: Station, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _send(station: Station, device_ref: str, job: dict[str, Any]) -> None:
+    """Queue a result for the server and try to send the queue once (it stays queued if offline)."""
+    if not station.queue_job(device_ref, job) or station.sync is None:
+        return
+    result = station.sync.flush()
+    state = f"server unreachable, {result.remaining} queued" if result.error else "sent"
+    print(f"sync: {state}", file=sys.stderr)
+
+
+def cmd_sync(station: Station, args: argparse.Namespace) -> int:
+    """Send the offline queue to the server now."""
+    if station.sync is None:
+        print("no server configured (DIGIBANK_STATION_SERVER_URL, _TOKEN)", file=sys.stderr)
+        return EXIT_USAGE
+    result = station.sync.flush()
+    print(f"sent {result.sent}, rejected {result.rejected}, still queued {result.remaining}")
+    if result.error:
+        print(f"server unreachable: {result.error}", file=sys.stderr)
+    return EXIT_OK if result.remaining == 0 else EXIT_FAILED
+
+
 def cmd_wipe(station: Station, args: argparse.Namespace) -> int:
     """Wipe one device; print the certificate path last on stdout."""
     cancel = threading.Event()
@@ -105,6 +127,7 @@ def cmd_wipe(station: Station, args: argparse.Namespace) -> int:
     )
     if report.pdf_path:
         print(f"PDF: {report.pdf_path}", file=sys.stderr)
+    _send(station, args.device_ref or args.asset_tag, wipe_job(report))
     print(report.json_path, flush=True)
     return EXIT_OK if out.status == "passed" else EXIT_FAILED
 
@@ -139,6 +162,7 @@ def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
         station, dev, surface_scan_wanted=not args.no_scan, on_progress=StderrProgress()
     )
     print(json.dumps(result.to_dict(), indent=2))
+    _send(station, args.device_ref, diagnostics_job(result))
     return EXIT_OK if result.status == "passed" else EXIT_FAILED
 
 
@@ -164,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diagnose", help="SMART summary and full-surface read scan")
     p.add_argument("device")
     p.add_argument("--no-scan", action="store_true", help="skip the full-surface read scan")
+    p.add_argument(
+        "--device-ref", default="", help="serial or asset tag of the device on the server"
+    )
     p.set_defaults(func=cmd_diagnose)
     p = sub.add_parser("wipe", help="wipe a device (NIST SP 800-88) and issue a certificate")
     p.add_argument("device")
@@ -176,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--confirm", required=True, help="last 4 characters of the serial (or the kernel name)"
     )
     p.add_argument("--asset-tag", default="", help="property number for the certificate")
+    p.add_argument(
+        "--device-ref", default="", help="serial or asset tag of the device on the server"
+    )
     p.set_defaults(func=cmd_wipe)
     p = sub.add_parser("verify", help="verify a certificate offline")
     p.add_argument("file")
@@ -183,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-key", help="trusted public key (PEM or base64); default: this station's"
     )
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("sync", help="send queued results to the server now")
+    p.set_defaults(func=cmd_sync)
     p = sub.add_parser("pubkey", help="print the station's public key")
     p.set_defaults(func=cmd_pubkey)
     p = sub.add_parser("tui", help="start the technicians' TUI")

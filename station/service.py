@@ -20,6 +20,7 @@ from station.hw import smart
 from station.hw.blockdev import SYS_BLOCK, BlockDevice, list_disks, read_block_device
 from station.hw.runner import CommandResult, CommandRunner, SubprocessRunner, tool_version
 from station.methods import Capabilities, detect
+from station.sync import Outbox, ServerSync
 from station.wipe import WipeOutcome, run_clear
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class Station:
         self._versions: dict[str, str] = {}
         self._lock = threading.Lock()
         self._key: Ed25519PrivateKey | None = None
+        self.sync: ServerSync | None = None
+        if cfg.server_url and cfg.token:
+            self.sync = ServerSync(cfg.server_url, cfg.token, Outbox(cfg.queue_dir))
 
     def list_devices(self) -> list[BlockDevice]:
         """Attached whole disks (loop devices only if the setting admits them)."""
@@ -155,6 +159,13 @@ class Station:
             if self._key is None:
                 self._key = keys.load_or_create_key(self.cfg.key_dir)
             return self._key
+
+    def queue_job(self, device_ref: str, job: dict[str, Any]) -> bool:
+        """Queue a job record for the server (False when no server is configured)."""
+        if self.sync is None or not device_ref:
+            return False
+        self.sync.job(device_ref, job)
+        return True
 
     def public_key(self) -> Ed25519PublicKey:
         """The station's public key (creating the key pair on first use)."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -131,3 +135,35 @@ def test_wrong_token_keeps_the_queue_and_a_refused_record_is_set_aside(tmp_path,
     assert api.received[-1][1] == "/api/v1/devices/1/jobs"
     bad.close()
     good.close()
+
+
+@pytest.mark.root
+def test_cli_wipe_offline_queues_the_certificate_and_sync_sends_it_later(
+    tmp_path, free_port, make_loop
+):
+    cli = Path(sys.executable).parent / "digibank-station"
+    env = {
+        **os.environ,
+        "DIGIBANK_STATION_DATA_DIR": str(tmp_path / "data"),
+        "DIGIBANK_STATION_SERVER_URL": f"http://127.0.0.1:{free_port}",
+        "DIGIBANK_STATION_TOKEN": TOKEN,
+    }
+    path = make_loop(16)
+    name = os.path.basename(path)
+    args = ["wipe", path, "--method", "zeroout", "--confirm", name, "--device-ref", "PF1ABCDE"]
+    wipe = subprocess.run([str(cli), *args], capture_output=True, text=True, env=env, timeout=120)
+    assert wipe.returncode == 0, wipe.stderr
+    assert "server unreachable, 1 queued" in wipe.stderr
+    cert = json.loads(Path(wipe.stdout.strip().splitlines()[-1]).read_text())
+
+    with StubApi(free_port) as api:
+        api.devices["7"] = {"id": "7", "asset_tag": "DB-000007", "state": "refurbishing",
+                            "serial": "PF1ABCDE"}  # fmt: skip
+        sync = subprocess.run(
+            [str(cli), "sync"], capture_output=True, text=True, env=env, timeout=60
+        )
+    assert sync.returncode == 0, sync.stderr
+    _, url, body = api.received[0]
+    assert url == "/api/v1/devices/7/jobs"
+    assert body["kind"] == "wipe" and body["status"] == "passed" and body["method"] == "zeroout"
+    assert body["certificate"] == cert
