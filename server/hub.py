@@ -91,7 +91,10 @@ def run_hub(settings: Settings) -> int:
         server = uvicorn.Server(
             uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         )
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it already handled: that is a clean stop
         return 0 if server.started else 1
     finally:
         say("stopping mosquitto")
