@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from agent.report import MAX_REPORT_BYTES
 from server.broker import MosquittoBroker
 from server.dynsec import DynsecClient, device_account
 from tests.mqtt_broker import (
@@ -197,4 +199,27 @@ def test_last_will_on_own_status_reaches_the_server(
         assert [(m.topic, m.payload) for m in msgs] == [(status, b"online"), (status, b"offline")]
     finally:
         device.loop_stop()
+        close(server)
+
+
+def test_oversized_payload_stops_at_the_broker(
+    mosquitto: MosquittoBroker, admin: DynsecClient
+) -> None:
+    a_id, a_pw = _device(mosquitto, admin)
+    health = TOPIC.format(a_id, "health")
+    server, got = server_client(mosquitto)
+    subscribe(server, "digibank/v1/devices/+/health")
+    device, _ = _login(mosquitto, a_id, a_pw)
+    dropped = threading.Event()
+    device.on_disconnect = lambda *_args: dropped.set()
+    try:
+        # Just over the agent's limit still reaches the server (which counts it as oversized).
+        assert not publish(device, health, b"n" * (MAX_REPORT_BYTES + 1)).is_failure
+        # Far over it, Mosquitto 2.0.11 drops the message and the connection (no PUBACK).
+        device.publish(health, b"h" * (10 * MAX_REPORT_BYTES), qos=1)
+        assert dropped.wait(5)
+        time.sleep(0.3)
+        assert [len(m.payload) for m in got.messages] == [MAX_REPORT_BYTES + 1]
+    finally:
+        close(device)
         close(server)
