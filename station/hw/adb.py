@@ -1,0 +1,198 @@
+"""Android tablets over ``adb``: identity, battery, storage, and the signed-in account check.
+
+Account names are never kept: only how many accounts of which type are signed in,
+which is what factory reset protection (FRP) depends on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from station.errors import ParseError, ToolError
+from station.hw.runner import CommandResult, CommandRunner
+
+log = logging.getLogger(__name__)
+
+GOOGLE_ACCOUNT_TYPE = "com.google"
+# BatteryManager.BATTERY_HEALTH_* constants.
+BATTERY_HEALTH = {
+    1: "unknown",
+    2: "good",
+    3: "overheat",
+    4: "dead",
+    5: "over voltage",
+    6: "unspecified failure",
+    7: "cold",
+}
+
+
+@dataclass(frozen=True)
+class AdbDevice:
+    """One line of ``adb devices -l``."""
+
+    serial: str
+    state: str  # device | unauthorized | offline | recovery | sideload
+    model: str = ""
+    usb: str = ""
+
+
+@dataclass(frozen=True)
+class BatteryState:
+    """``dumpsys battery`` facts."""
+
+    level_pct: int | None
+    health: str
+    temperature_c: float | None
+    status: int | None
+    cycle_count: int | None = None
+
+
+@dataclass(frozen=True)
+class TabletInfo:
+    """What the station knows about an Android tablet."""
+
+    serial: str
+    manufacturer: str
+    model: str
+    android_version: str
+    sdk: str
+    battery: BatteryState | None
+    storage_total_bytes: int | None
+    storage_free_bytes: int | None
+
+
+def parse_devices(text: str) -> list[AdbDevice]:
+    """Parse ``adb devices -l``."""
+    devices = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith(("List of devices", "*")):
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        extra = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
+        devices.append(
+            AdbDevice(
+                parts[0], parts[1], extra.get("model", "").replace("_", " "), extra.get("usb", "")
+            )
+        )
+    return devices
+
+
+def parse_getprop(text: str) -> dict[str, str]:
+    """Parse ``adb shell getprop`` ("[key]: [value]" lines)."""
+    return dict(re.findall(r"^\[([^\]]+)\]:\s*\[(.*)\]\s*$", text, re.M))
+
+
+def parse_battery(text: str) -> BatteryState:
+    """Parse ``adb shell dumpsys battery``; raise ParseError if it has no level."""
+    values = dict(re.findall(r"^\s*([A-Za-z][A-Za-z ]*?):\s*(\S.*?)\s*$", text, re.M))
+
+    def num(key: str) -> int | None:
+        raw = values.get(key)
+        return int(raw) if raw is not None and re.fullmatch(r"-?\d+", raw) else None
+
+    level, scale = num("level"), num("scale") or 100
+    if level is None:
+        raise ParseError("dumpsys battery output has no level")
+    temp = num("temperature")
+    health = num("health")
+    return BatteryState(
+        level_pct=round(100 * level / scale),
+        health=BATTERY_HEALTH.get(health, "unknown") if health is not None else "unknown",
+        temperature_c=temp / 10 if temp is not None else None,  # reported in tenths of a degree
+        status=num("status"),
+        cycle_count=num("Charge cycles")
+        if num("Charge cycles") is not None
+        else num("cycle count"),
+    )
+
+
+def parse_df(text: str) -> tuple[int, int]:
+    """Parse ``adb shell df /data`` (1K blocks): (total bytes, free bytes)."""
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 4 and parts[1].isdigit() and parts[3].isdigit():
+            return int(parts[1]) * 1024, int(parts[3]) * 1024
+    raise ParseError("df output has no size line")
+
+
+def parse_account_types(text: str) -> dict[str, int]:
+    """Count signed-in accounts by type in ``dumpsys account`` (names are dropped)."""
+    counts: dict[str, int] = {}
+    for account_type in re.findall(r"Account \{name=[^,]*, type=([^}]+)\}", text):
+        counts[account_type.strip()] = counts.get(account_type.strip(), 0) + 1
+    return counts
+
+
+_KEPT_PROPS = re.compile(r"^\[(ro\.product\.|ro\.build\.|ro\.serialno|ro\.boot\.serialno)")
+
+
+def _redacted(res: CommandResult, stdout: str) -> CommandResult:
+    return CommandResult(res.argv, res.returncode, stdout, res.stderr, res.duration_s)
+
+
+def redact_accounts(res: CommandResult) -> CommandResult:
+    """The account dump with every account name replaced (evidence must hold no personal data)."""
+    return _redacted(res, re.sub(r"name=[^,]*,", "name=<redacted>,", res.stdout))
+
+
+def redact_props(res: CommandResult) -> CommandResult:
+    """Only the product/build/serial properties of a getprop dump (no user-set names)."""
+    kept = [line for line in res.stdout.splitlines() if _KEPT_PROPS.match(line)]
+    return _redacted(res, "\n".join(kept) + "\n")
+
+
+class Adb:
+    """Talks to one adb server through the command runner."""
+
+    def __init__(self, runner: CommandRunner) -> None:
+        self.runner = runner
+
+    def _shell(self, serial: str, *args: str, timeout: float = 30) -> CommandResult:
+        res = self.runner.run(["adb", "-s", serial, "shell", *args], timeout=timeout)
+        if res.returncode != 0:
+            raise ToolError(f"adb shell {' '.join(args)} on {serial} failed: {res.stderr.strip()}")
+        return res
+
+    def devices(self) -> list[AdbDevice]:
+        """Devices adb sees (an 'unauthorized' one needs the USB-debugging prompt accepted)."""
+        return parse_devices(self.runner.run(["adb", "devices", "-l"], timeout=15).stdout)
+
+    def info(self, serial: str) -> tuple[TabletInfo, list[CommandResult]]:
+        """Identity, battery and storage of a tablet, with the raw outputs as evidence."""
+        props_res = self._shell(serial, "getprop")
+        props = parse_getprop(props_res.stdout)
+        outputs = [redact_props(props_res)]
+        battery: BatteryState | None = None
+        total = free = None
+        try:
+            bat_res = self._shell(serial, "dumpsys", "battery")
+            outputs.append(bat_res)
+            battery = parse_battery(bat_res.stdout)
+        except (ToolError, ParseError) as exc:
+            log.info("no battery facts from %s: %s", serial, exc)
+        try:
+            df_res = self._shell(serial, "df", "/data")
+            outputs.append(df_res)
+            total, free = parse_df(df_res.stdout)
+        except (ToolError, ParseError) as exc:
+            log.info("no storage facts from %s: %s", serial, exc)
+        info = TabletInfo(
+            serial=props.get("ro.serialno", serial),
+            manufacturer=props.get("ro.product.manufacturer", ""),
+            model=props.get("ro.product.model", ""),
+            android_version=props.get("ro.build.version.release", ""),
+            sdk=props.get("ro.build.version.sdk", ""),
+            battery=battery,
+            storage_total_bytes=total,
+            storage_free_bytes=free,
+        )
+        return info, outputs
+
+    def account_types(self, serial: str) -> tuple[dict[str, int], CommandResult]:
+        """Signed-in account counts by type."""
+        res = self._shell(serial, "dumpsys", "account")
+        return parse_account_types(res.stdout), redact_accounts(res)

@@ -1,0 +1,114 @@
+"""Tablet reset: refused while an account would lock the tablet, then a guided, recorded reset.
+
+Android tablets cannot be factory-reset over plain adb; the station checks them over
+adb, then guides the technician through the device's own reset (a crypto erase of
+the user-data key by the device itself) and records the technician's confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from station.evidence import EvidenceRef
+from station.hw.adb import GOOGLE_ACCOUNT_TYPE, Adb, TabletInfo
+from station.hw.blockdev import BlockDevice
+from station.wipe import Status, Verification, WipeOutcome
+
+if TYPE_CHECKING:
+    from station.service import Station, WipeReport
+
+log = logging.getLogger(__name__)
+
+FRP_ADVICE = (
+    "a Google account is signed in: remove it first (Settings > Accounts > Google > Remove "
+    "account), or the tablet locks itself after the reset (factory reset protection)"
+)
+ANDROID_STEPS = (
+    "Remove every account (Settings > Accounts) and any screen lock.",
+    "Settings > System > Reset options > Erase all data (factory reset) > Erase.",
+    "Wait for the restart; confirm the setup wizard ('Welcome'/'Hallo') is shown.",
+)
+APPLE_STEPS = (
+    "Sign out of the Apple ID (Settings > [name] > Sign Out) so Activation Lock is off.",
+    "Settings > General > Transfer or Reset iPad > Erase All Content and Settings.",
+    "Wait for the restart; confirm the 'Hello' setup screen is shown.",
+)
+TECHNIQUE = (
+    "factory reset by the device itself (cryptographic erase of the user-data key), "
+    "guided manual procedure confirmed by the technician"
+)
+
+
+@dataclass(frozen=True)
+class ResetCheck:
+    """Whether a tablet may be reset now, and why not."""
+
+    allowed: bool
+    reasons: tuple[str, ...]
+    account_types: dict[str, int]
+    evidence: tuple[EvidenceRef, ...] = ()
+
+
+def check_android_reset(station: Station, serial: str) -> ResetCheck:
+    """Refuse while the tablet is unauthorized or a Google account is signed in."""
+    adb = Adb(station.runner)
+    states = {d.serial: d.state for d in adb.devices()}
+    if states.get(serial) != "device":
+        state = states.get(serial, "not connected")
+        reason = f"tablet {serial} is {state}: enable USB debugging and accept this station's key"
+        return ResetCheck(False, (reason,), {})
+    types, res = adb.account_types(serial)
+    evidence = (station.keep(res),)
+    reasons = (FRP_ADVICE,) if types.get(GOOGLE_ACCOUNT_TYPE) else ()
+    return ResetCheck(not reasons, reasons, types, evidence)
+
+
+def tablet_as_media(info: TabletInfo) -> BlockDevice:
+    """The tablet's storage described as certificate media."""
+    return BlockDevice(
+        name=info.serial,
+        path=f"adb:{info.serial}",
+        major_minor="",
+        size_bytes=info.storage_total_bytes or 0,
+        transport="usb (adb)",
+        vendor=info.manufacturer,
+        model=info.model,
+        serial=info.serial,
+        serial_source="adb ro.serialno",
+    )
+
+
+def record_manual_reset(
+    station: Station,
+    info: TabletInfo,
+    *,
+    started_at: datetime,
+    confirmed: bool,
+    evidence: tuple[EvidenceRef, ...] = (),
+    asset_tag: str = "",
+) -> WipeReport:
+    """Issue the certificate of a guided reset: passed only if the technician confirmed it."""
+    method = "factory-reset-manual"
+    verification = Verification(
+        "technician confirmed the restart into the setup wizard without accounts",
+        "passed" if confirmed else "failed",
+    )
+    outcome = WipeOutcome(
+        device=tablet_as_media(info),
+        method=method,
+        # Recorded as Clear: the station cannot check the device's crypto erase itself.
+        category="Clear",
+        technique=TECHNIQUE,
+        status=Status.PASSED if confirmed else Status.INCOMPLETE,
+        started_at=started_at,
+        ended_at=datetime.now(UTC),
+        bytes_written=0,
+        write_bytes_per_s=0.0,
+        verification=verification,
+        reason="" if confirmed else "the technician did not confirm the reset",
+        evidence=evidence,
+    )
+    return station.issue(outcome, asset_tag)

@@ -1,0 +1,142 @@
+"""Android tablets over adb: parsing, the factory-reset-protection check, the recorded reset.
+
+No permissively licensed real capture of adb output exists (tests/data/station/SOURCES.md,
+"Gaps"); the inputs below are format examples following AOSP's dumpsys/getprop output,
+not captures. Replace them with real captures when a tablet is at hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from station.errors import ParseError
+from station.hw.adb import (
+    parse_account_types,
+    parse_battery,
+    parse_devices,
+    parse_df,
+    parse_getprop,
+    redact_accounts,
+)
+from station.hw.runner import CommandResult
+from station.service import Station
+from station.tablets import FRP_ADVICE, check_android_reset, record_manual_reset
+
+DEVICES = (
+    "List of devices attached\n"
+    "R52N10ABCDE            device usb:1-1.2 product:gta7litewifi model:SM_T220 transport_id:3\n"
+    "0123456789ABCDEF       unauthorized usb:1-1.3 transport_id:4\n\n"
+)
+BATTERY = """Current Battery Service state:
+  AC powered: false
+  USB powered: true
+  Wireless powered: false
+  Max charging current: 500000
+  status: 2
+  health: 2
+  present: true
+  level: 87
+  scale: 100
+  voltage: 4180
+  temperature: 291
+  technology: Li-ion
+"""
+ACCOUNTS = """User UserInfo{0:Owner:c13} running:
+  Accounts: 2
+    Account {name=someone@example.org, type=com.google}
+    Account {name=someone, type=com.samsung.android.mobileservice}
+"""
+GETPROP = (
+    "[ro.product.manufacturer]: [samsung]\n[ro.product.model]: [SM-T220]\n"
+    "[ro.build.version.release]: [13]\n[ro.build.version.sdk]: [33]\n"
+    "[ro.serialno]: [R52N10ABCDE]\n[persist.sys.device_name]: [Jan's tablet]\n"
+)
+DF = (
+    "Filesystem     1K-blocks    Used Available Use% Mounted on\n"
+    "/dev/block/dm-8  24328832 6110464  18087296  26% /data\n"
+)
+
+
+def test_adb_outputs_are_parsed():
+    devices = parse_devices(DEVICES)
+    assert [(d.serial, d.state, d.model) for d in devices] == [
+        ("R52N10ABCDE", "device", "SM T220"),
+        ("0123456789ABCDEF", "unauthorized", ""),
+    ]
+    bat = parse_battery(BATTERY)
+    assert (bat.level_pct, bat.health, bat.temperature_c, bat.cycle_count) == (
+        87,
+        "good",
+        29.1,
+        None,
+    )
+    assert parse_getprop(GETPROP)["ro.build.version.release"] == "13"
+    assert parse_df(DF) == (24328832 * 1024, 18087296 * 1024)
+    assert parse_account_types(ACCOUNTS) == {
+        "com.google": 1,
+        "com.samsung.android.mobileservice": 1,
+    }
+    with pytest.raises(ParseError):
+        parse_battery("error: device offline")
+
+
+def test_account_names_never_reach_the_evidence():
+    res = redact_accounts(CommandResult(("adb", "shell", "dumpsys", "account"), 0, ACCOUNTS, ""))
+    assert "someone" not in res.stdout
+    assert parse_account_types(res.stdout)["com.google"] == 1
+
+
+class ScriptedAdb:
+    """A plain scripted runner standing in for a USB tablet the machine does not have."""
+
+    def __init__(self, accounts: str) -> None:
+        self.outputs = {
+            "adb devices -l": DEVICES,
+            "adb -s R52N10ABCDE shell dumpsys account": accounts,
+            "adb -s R52N10ABCDE shell getprop": GETPROP,
+            "adb -s R52N10ABCDE shell dumpsys battery": BATTERY,
+            "adb -s R52N10ABCDE shell df /data": DF,
+        }
+
+    def run(self, argv: Sequence[str], *, timeout: float = 30) -> CommandResult:
+        key = " ".join(argv)
+        if key not in self.outputs:
+            return CommandResult(tuple(argv), 1, "", f"unscripted: {key}")
+        return CommandResult(tuple(argv), 0, self.outputs[key], "")
+
+
+def test_reset_refused_while_a_google_account_is_signed_in(cfg):
+    station = Station(cfg, runner=ScriptedAdb(ACCOUNTS))
+    check = check_android_reset(station, "R52N10ABCDE")
+    assert not check.allowed and check.reasons == (FRP_ADVICE,)
+    evidence = Path(check.evidence[0].path).read_text()
+    assert "someone@example.org" not in evidence
+
+
+def test_unauthorized_tablet_is_refused_with_what_to_do(cfg):
+    check = check_android_reset(Station(cfg, runner=ScriptedAdb("")), "0123456789ABCDEF")
+    assert not check.allowed and "accept this station's key" in check.reasons[0]
+
+
+def test_confirmed_manual_reset_is_certified_as_clear_and_unconfirmed_is_not(cfg):
+    from station.hw.adb import Adb
+
+    station = Station(
+        cfg, runner=ScriptedAdb("User UserInfo{0:Owner:c13} running:\n  Accounts: 0\n")
+    )
+    assert check_android_reset(station, "R52N10ABCDE").allowed
+    info, outputs = Adb(station.runner).info("R52N10ABCDE")
+    assert "Jan's tablet" not in outputs[0].stdout
+    assert (info.model, info.android_version, info.battery.level_pct) == ("SM-T220", "13", 87)
+    started = datetime.now(UTC)
+    ok = record_manual_reset(station, info, started_at=started, confirmed=True)
+    body = station.verify_file(ok.json_path).body
+    assert body["status"] == "passed"
+    assert body["sanitization"]["category"] == "Clear"  # never claimed as Purge
+    assert body["media"]["serial_number"] == "R52N10ABCDE"
+    not_done = record_manual_reset(station, info, started_at=started, confirmed=False)
+    assert station.verify_file(not_done.json_path).body["status"] == "incomplete"
