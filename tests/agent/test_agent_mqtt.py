@@ -66,23 +66,24 @@ def test_offline_reports_arrive_in_order_exactly_once(tmp_path: Path, device_id:
         subscribe(sub, health_topic(device_id))
         close(sub)
         broker.stop()
-        for _ in range(40):
+        # A laptop offline for ten days at the default interval: 1,000 reports.
+        for _ in range(1000):
             agent.collect_once()
         with RunningAgent(agent):
             # The broker is down: the agent keeps trying (with backoff) and loses nothing.
             assert wait_until(lambda: agent.backoff.attempts >= 2, 5)
-            assert len(agent.spool) == 41  # 40 + the one `run` takes at start
+            assert len(agent.spool) == 1001  # 1000 + the one `run` takes at start
             broker.start()
             sub, got = server_client(broker, **session)
             try:
-                assert wait_until(lambda: len(agent.spool) == 0, 15)
-                messages = got.wait_for(41, timeout=5)
+                assert wait_until(lambda: len(agent.spool) == 0, 30)
+                messages = got.wait_for(1001, timeout=5)
                 time.sleep(0.3)  # a duplicate would arrive now
-                messages = got.wait_for(42, timeout=0.2)
+                messages = got.wait_for(1002, timeout=0.2)
             finally:
                 close(sub)
-        assert seqs_of(messages) == list(range(41))
-        assert agent.status.status.sent == 41
+        assert seqs_of(messages) == list(range(1001))
+        assert agent.status.status.sent == 1001
 
 
 @pytest.mark.slow
