@@ -137,14 +137,22 @@ def test_disks_join_sysfs_size_free_space_and_smart(tmp_path: Path) -> None:
             "sda": "sata-hdd-reallocated-304-passed-st3500418as.json",
         }
     )
-    mounted = [Mounted("/dev/nvme0n1p2", 400 * 10**9, 123 * 10**9)]
+    # An encrypted volume (LUKS, dm-0) on sda's first partition counts for sda.
+    (devices / "sda" / "sda1").mkdir(parents=True)
+    (devices / "sda" / "sda1" / "partition").write_text("1\n")
+    (tmp_path / "class" / "sda1").symlink_to(devices / "sda" / "sda1")
+    (tmp_path / "class" / "dm-0" / "slaves" / "sda1").mkdir(parents=True)
+    mounted = [
+        Mounted("/dev/nvme0n1p2", 400 * 10**9, 123 * 10**9),
+        Mounted("/dev/dm-0", 200 * 10**9, 7 * 10**9),
+    ]
     disks, errors = collect_disks_linux(runner, lambda: mounted, sys_block, tmp_path / "class")
     assert errors == []
     assert [d.kind for d in disks] == ["nvme", "ata"]  # loop0 is not a physical disk
     assert disks[0].free_bytes == 123 * 10**9
     assert disks[0].media_errors == 7
     assert disks[0].size_bytes == 976773168 * 512
-    assert disks[1].reallocated_sectors == 304 and disks[1].free_bytes is None
+    assert disks[1].reallocated_sectors == 304 and disks[1].free_bytes == 7 * 10**9
     assert runner.calls == [smartctl_argv("/dev/nvme0n1"), smartctl_argv("/dev/sda")]
 
 
