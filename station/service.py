@@ -29,6 +29,7 @@ _VERSION_FLAGS = {
     "smartctl": ["smartctl", "--version"],
     "hdparm": ["hdparm", "-V"],
     "nvme": ["nvme", "version"],
+    "blkdiscard": ["blkdiscard", "--version"],
 }
 
 
