@@ -24,6 +24,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
         LoginRequired,
         login_redirect_target,
     )
+    from server.dashboard.reach_cache import ReachCache
     from server.dashboard.render import render
 
     app.add_middleware(
@@ -34,6 +35,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=False,  # hubs often serve plain HTTP on a closed network
     )
+    app.state.reach_cache = ReachCache(app.state.sessionmaker, settings.reach_target_adults)
     app.include_router(routes.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")

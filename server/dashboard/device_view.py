@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from typing import Any, TypeGuard
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from server.models import (
     ConditionRecord,
@@ -57,11 +57,14 @@ def load(session: Session, device_id: int) -> DeviceView | None:
     if device is None:
         return None
     loan = session.scalar(
-        select(Loan).where(Loan.device_id == device_id, Loan.returned_at.is_(None))
+        select(Loan)
+        .options(lazyload(Loan.device))  # the device is loaded already; skip its joins
+        .where(Loan.device_id == device_id, Loan.returned_at.is_(None))
     )
     flags = list(
         session.scalars(
             select(Flag)
+            .options(lazyload(Flag.device))
             .where(Flag.device_id == device_id)
             .order_by(Flag.opened_at.desc())
             .limit(TIMELINE_PER_SOURCE)

@@ -36,6 +36,7 @@ def active_loans(
     tag: str | None = None,
     overdue_only: bool = False,
     limit: int = 200,
+    offset: int = 0,
 ) -> tuple[list[LoanRow], int]:
     """Active loans by due date (so overdue ones come first) and how many match."""
     clauses: list[ColumnElement[bool]] = [Loan.returned_at.is_(None)]
@@ -71,6 +72,7 @@ def active_loans(
         .outerjoin(Digibank, Digibank.id == Borrower.digibank_id)
         .where(and_(*clauses))
         .order_by(Loan.due_date, Loan.id)
+        .offset(offset)
         .limit(limit)
     )
     rows = [

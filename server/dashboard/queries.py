@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.lifecycle import STATES
 from server.models import Device, Digibank, Flag, Loan, Location, Municipality
-from server.reach import ReachFigure, reach
+from server.reach import ReachFigure
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,12 @@ def loan_due_counts(session: Session, today: date, days: int = 7) -> tuple[int, 
 
 
 def overview(
-    session: Session, *, now: datetime, today: date, target: int, grace_s: int
+    session: Session,
+    *,
+    now: datetime,
+    today: date,
+    grace_s: int,
+    reach_figures: list[ReachFigure],
 ) -> Overview:
     """All overview figures; a handful of grouped queries whatever the fleet's size."""
     where = places(session)
@@ -173,7 +178,7 @@ def overview(
         loans_overdue=overdue,
         loans_due_week=soon,
         silent_on_loan=silent_on_loan(session, now, grace_s),
-        reach=reach(session, target)[0],
+        reach=reach_figures,
         ready_stock=stock,
     )
 
@@ -243,6 +248,7 @@ def flag_queue(
     digibank_id: int | None = None,
     status: str | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[FlagRow], int]:
     """The flags matching the filter, most severe and oldest first, and how many match."""
     clauses = flag_filter(kind, reason, digibank_id, status)
@@ -276,6 +282,7 @@ def flag_queue(
         .outerjoin(Digibank, Digibank.id == Municipality.digibank_id)
         .where(and_(*clauses))
         .order_by(severity_rank, Flag.opened_at, Flag.id)
+        .offset(offset)
         .limit(limit)
     )
     rows = [FlagRow(*r) for r in session.execute(stmt)]

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50
 LIVE_EVERY_S = 10
 """How often the overview refreshes itself (app.state.dashboard_live_s overrides it)."""
 
@@ -50,8 +50,8 @@ def _overview_context(request: Request, session: Session) -> dict[str, object]:
         session,
         now=utcnow(),
         today=local_today(),
-        target=settings.reach_target_adults,
         grace_s=settings.presence_grace_s,
+        reach_figures=request.app.state.reach_cache.get(),
     )
     live_s = getattr(request.app.state, "dashboard_live_s", LIVE_EVERY_S)
     return {"o": data, "now": utcnow(), "live_every": live_s}
@@ -78,11 +78,19 @@ def flags_page(
     reason: str | None = None,
     digibank: str | None = None,
     status: str | None = None,
+    offset: str | None = None,
 ) -> Response:
-    """The flags queue with its filters."""
+    """The flags queue with its filters, a page at a time."""
     bank = _optional_int(digibank)
+    skip = max(0, _optional_int(offset) or 0)
     rows, total = queries.flag_queue(
-        session, kind=kind, reason=reason, digibank_id=bank, status=status, limit=PAGE_SIZE
+        session,
+        kind=kind,
+        reason=reason,
+        digibank_id=bank,
+        status=status,
+        limit=PAGE_SIZE,
+        offset=skip,
     )
     context = {
         "rows": rows,
@@ -91,8 +99,27 @@ def flags_page(
         "digibanks": queries.digibanks(session),
         "f": {"kind": kind or "", "reason": reason or "", "digibank": bank, "status": status or ""},
         "evidence_text": _evidence_text,
+        "pages": _pages(request, skip, total),
     }
     return render(request, "flags.html", context, user=user)
+
+
+def _pages(request: Request, skip: int, total: int) -> dict[str, object]:
+    """Previous/next links keeping the filters, and the range shown."""
+
+    def link(to: int) -> str:
+        return (
+            str(request.url.include_query_params(offset=to).path)
+            + "?"
+            + str(request.url.include_query_params(offset=to).query)
+        )
+
+    return {
+        "first": skip + 1 if total else 0,
+        "last": min(total, skip + PAGE_SIZE),
+        "prev": link(max(0, skip - PAGE_SIZE)) if skip > 0 else None,
+        "next": link(skip + PAGE_SIZE) if skip + PAGE_SIZE < total else None,
+    }
 
 
 def _evidence_text(evidence: dict[str, object]) -> str:
@@ -130,9 +157,11 @@ def loans_page(
     digibank: str | None = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     overdue: str | None = None,
+    offset: str | None = None,
 ) -> Response:
-    """Active loans, overdue first, with return and extend forms."""
+    """Active loans, overdue first, with return and extend forms, a page at a time."""
     bank = _optional_int(digibank)
+    skip = max(0, _optional_int(offset) or 0)
     rows, total = loanlist.active_loans(
         session,
         local_today(),
@@ -140,6 +169,7 @@ def loans_page(
         tag=tag,
         overdue_only=bool(overdue),
         limit=PAGE_SIZE,
+        offset=skip,
     )
     context = {
         "rows": rows,
@@ -148,6 +178,7 @@ def loans_page(
         "digibanks": queries.digibanks(session),
         "locations": loanlist.location_choices(session),
         "f": {"digibank": bank, "tag": tag or "", "overdue": bool(overdue)},
+        "pages": _pages(request, skip, total),
     }
     return render(request, "loans.html", context, user=user)
 

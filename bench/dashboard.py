@@ -1,0 +1,215 @@
+"""Dashboard benchmark: server time of the overview, flags and device pages at fleet scale.
+
+    .venv/bin/python bench/dashboard.py                      # SQLite and PostgreSQL, full scale
+    .venv/bin/python bench/dashboard.py --backend sqlite --devices 5000 --reports 500000
+
+Builds a database with N devices and M health reports (bulk insert), serves the real app
+in-process, signs in, and times each page (the whole request: session, queries, rendering).
+In the same run it captures the SQL each page executed and replays exactly those statements
+on a bare DBAPI connection, so the page's overhead over its queries is visible.
+Targets (issue 5): overview and flags p95 < 150 ms, device page p95 < 100 ms, <= 3x bare SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import re
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, event, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fleetgen import generate
+from server.app import create_app
+from server.core.config import Settings, load_settings
+from server.core.db import make_engine
+from server.core.migrate import upgrade
+from server.models import User
+from server.security import hash_password
+
+log = logging.getLogger("bench.dashboard")
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of values, in the same unit."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def make_db(backend: str, pg_url: str, workdir: Path) -> tuple[Settings, Callable[[], None]]:
+    """Settings for a fresh migrated database and a function that removes it."""
+    if backend == "sqlite":
+        settings = load_settings(data_dir=workdir, database_url="", secret_key="b" * 48)
+        return settings, lambda: None
+    name = f"digibank_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        pg_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = pg_url.rsplit("/", 1)[0] + "/" + name
+    settings = load_settings(data_dir=workdir, database_url=url, secret_key="b" * 48)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return settings, drop
+
+
+class SqlCapture:
+    """Records the statements an engine runs while `on` is set."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = False
+        self.statements: list[tuple[str, Any]] = []
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if self.on and not statement.lstrip().upper().startswith(("BEGIN", "ROLLBACK", "COMMIT")):
+            self.statements.append((statement, params))
+
+
+def replay(engine: Engine, statements: list[tuple[str, Any]]) -> float:
+    """Seconds to run these statements on one bare DBAPI connection, fetching every row."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        t0 = time.perf_counter()
+        for sql, params in statements:
+            cur.execute(sql, params)
+            cur.fetchall()
+        elapsed = time.perf_counter() - t0
+        raw.rollback()
+        return elapsed
+    finally:
+        raw.close()
+
+
+def login(client: TestClient) -> None:
+    """Sign the client in through the login form."""
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on /login"
+    resp = client.post(
+        "/login",
+        data={"username": "bench", "password": "bench-pw", "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:300]
+
+
+def measure(settings: Settings, devices: int, runs: int) -> list[dict[str, Any]]:
+    """Per page: p50/p95 of the request and of its replayed SQL, in milliseconds."""
+    app = create_app(settings, start_services=False)
+    engine: Engine = app.state.engine
+    capture = SqlCapture(engine)
+    rng = random.Random(5)
+    pages: list[tuple[str, Callable[[], str]]] = [
+        ("overview /", lambda: "/"),
+        ("flags /flags", lambda: "/flags"),
+        ("device /devices/{id}", lambda: f"/devices/{rng.randint(1, devices)}"),
+    ]
+    results = []
+    with TestClient(app) as client:
+        login(client)
+        for name, path in pages:
+            for _ in range(3):  # warm caches, as a hub that has been running would be
+                assert client.get(path()).status_code == 200
+            page_ms, sql_ms = [], []
+            for _ in range(runs):
+                target = path()
+                capture.statements.clear()
+                capture.on = True
+                t0 = time.perf_counter()
+                resp = client.get(target)
+                page_ms.append(1000 * (time.perf_counter() - t0))
+                capture.on = False
+                assert resp.status_code == 200, (target, resp.status_code)
+                sql_ms.append(1000 * replay(engine, list(capture.statements)))
+            results.append(
+                {
+                    "page": name,
+                    "p50": pct(page_ms, 0.5),
+                    "p95": pct(page_ms, 0.95),
+                    "sql_p50": pct(sql_ms, 0.5),
+                    "sql_p95": pct(sql_ms, 0.95),
+                    "statements": len(capture.statements),
+                }
+            )
+    return results
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> None:
+    """Build, fill, measure and print one backend's figures."""
+    with tempfile.TemporaryDirectory(prefix="dgb-bench-") as tmp:
+        settings, drop = make_db(backend, args.pg_url, Path(tmp))
+        try:
+            engine = make_engine(settings)
+            upgrade(engine)
+            with engine.begin() as conn:
+                conn.execute(
+                    User.__table__.insert().values(
+                        username="bench",
+                        password_hash=hash_password("bench-pw"),
+                        role="manager",
+                        active=True,
+                    )
+                )
+            t0 = time.perf_counter()
+            timings = generate(engine, args.devices, args.reports)
+            load_s = time.perf_counter() - t0
+            engine.dispose()
+            print(f"\n== {backend}: {args.devices:,} devices, {args.reports:,} health reports")
+            print(
+                f"   load {load_s:.1f} s ("
+                + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+                + ")"
+            )
+            print(
+                f"   {'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'SQL p50':>9}{'SQL p95':>9}"
+                f"{'ratio':>7}  stmts"
+            )
+            for r in measure(settings, args.devices, args.runs):
+                ratio = r["p95"] / r["sql_p95"] if r["sql_p95"] else float("nan")
+                print(
+                    f"   {r['page']:<24}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['sql_p50']:>9.1f}"
+                    f"{r['sql_p95']:>9.1f}{ratio:>7.1f}  {r['statements']}"
+                )
+        finally:
+            drop()
+
+
+def main() -> None:
+    """Parse the options and run the chosen backends."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--devices", type=int, default=50_000)
+    parser.add_argument("--reports", type=int, default=5_000_000)
+    parser.add_argument("--runs", type=int, default=40, help="timed requests per page")
+    parser.add_argument("--pg-url", default=PG_DEFAULT)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    print(
+        f"dashboard benchmark: scale {args.devices:,} devices / {args.reports:,} reports, "
+        f"{args.runs} timed requests per page (in-process ASGI, no network)"
+    )
+    for backend in backends:
+        run_backend(backend, args)
+
+
+if __name__ == "__main__":
+    main()
