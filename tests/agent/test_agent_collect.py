@@ -19,7 +19,7 @@ from agent.collect.system import os_name_version, parse_os_release
 from agent.collect.temps import collect_temperatures
 from agent.report import HealthReport
 from agent.runner import Recording, ReplayRunner, RunnerError, SubprocessRunner
-from tests.agent.conftest import SMARTCTL, fake_power_supply, fake_sys_block, smartctl_replay
+from tests.agent.helpers import SMARTCTL, fake_power_supply, fake_sys_block, smartctl_replay
 
 # --- battery -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from agent.report import commands_topic, health_topic, status_topic
 from agent.service import Agent
 from server.broker import MosquittoBroker
 from server.dynsec import DynsecClient
-from tests.agent.conftest import RunningAgent, device_config, fixture_collector, provision
+from tests.agent.helpers import RunningAgent, device_config, fixture_collector, provision
 from tests.mqtt_broker import close, server_client, started_broker, subscribe
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from agent.report import HealthReport, health_topic, status_topic
 from server.broker import MosquittoBroker
-from tests.agent.conftest import provision
+from tests.agent.helpers import provision
 from tests.mqtt_broker import close, server_client, subscribe
 
 EXE = shutil.which("digibank-agent", path=str(Path(sys.executable).parent))
