@@ -13,7 +13,7 @@ import pytest
 from agent.collect import build_report, collect_report
 from agent.collect.battery import battery_from_sysfs
 from agent.collect.device import DeviceCollector
-from agent.collect.disks import Mounted, collect_disks_linux
+from agent.collect.disks import Mounted, collect_disks_linux, collect_disks_other
 from agent.collect.smart import SmartError, parse_smartctl, smartctl_argv
 from agent.collect.system import os_name_version, parse_os_release
 from agent.collect.temps import collect_temperatures
@@ -242,3 +242,16 @@ def test_report_carries_nothing_personal(collector: DeviceCollector) -> None:
             "schema", "device_id", "seq", "measured_at", "agent_version", "os_name", "os_version",
             "uptime_s", "battery", "disks", "memory", "temperatures", "errors",
         }  # fmt: skip
+
+
+def test_windows_disks_add_up_filesystems_and_skip_smart_for_many_disks() -> None:
+    mounted = [Mounted("C:\\", 500 * 10**9, 100 * 10**9), Mounted("D:\\", 200 * 10**9, 50 * 10**9)]
+    scan = ("smartctl", "--scan", "--json")
+    runner = ReplayRunner({scan: Recording(SMARTCTL / "scan-sata-and-nvme.json")})
+    disks, errors = collect_disks_other(runner, lambda: mounted)
+    assert [(d.size_bytes, d.free_bytes) for d in disks] == [(700 * 10**9, 150 * 10**9)]
+    # The recorded scan lists five disks: free space cannot be split, SMART is left out.
+    assert errors == ["disks: 5 disks found, SMART figures left out"]
+    assert runner.calls == [scan]
+    disks, errors = collect_disks_other(ReplayRunner({}), lambda: mounted)
+    assert errors == ["disks: smartctl not installed, no SMART figures"]

@@ -217,3 +217,15 @@ def test_several_agents_in_one_process(tmp_path: Path, mosquitto: MosquittoBroke
     finally:
         for r in runners:
             r.__exit__(None, None, None)
+
+
+def test_revoked_device_keeps_spooling_and_backs_off(
+    tmp_path: Path, mosquitto: MosquittoBroker, device_id: str
+) -> None:
+    agent = make_agent(tmp_path, mosquitto, device_id)
+    with DynsecClient(mosquitto.host, mosquitto.port, mosquitto.admin_credentials) as dynsec:
+        dynsec.delete_device(device_id)
+    with RunningAgent(agent):
+        assert wait_until(lambda: agent.backoff.attempts >= 3, 10)
+        assert not agent.link.connected
+        assert len(agent.spool) == 1 and agent.status.status.sent == 0
