@@ -89,7 +89,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def _mount_extras(app: FastAPI, settings: Settings) -> None:
     """Mount optional parts (dashboard, metrics) when they exist."""
     try:
-        from server.dashboard import mount  # type: ignore[attr-defined]
+        from server.dashboard import mount
     except ImportError:
         return
     mount(app, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -54,7 +55,14 @@ def start_broker(settings: Settings) -> MosquittoBroker:
             new = free_port()
             say(f"MQTT port {port} is taken (another broker?); using free port {new} instead")
             port = new
-        broker = MosquittoBroker(settings.data_dir, port, host=settings.mqtt_host)
+        broker = MosquittoBroker(
+            settings.data_dir,
+            port,
+            host=settings.mqtt_host,
+            device_port=settings.mqtt_device_port or None,
+            tls=settings.mqtt_device_tls,
+            tls_names=(settings.mqtt_device_host,) if settings.mqtt_device_host else (),
+        )
         try:
             broker.start()
             say(f"mosquitto from broker_config/ listening on {settings.mqtt_host}:{port}")
@@ -91,10 +99,9 @@ def run_hub(settings: Settings) -> int:
         server = uvicorn.Server(
             uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         )
-        try:
+        # uvicorn re-raises the Ctrl-C it already handled: that is a clean stop.
+        with contextlib.suppress(KeyboardInterrupt):
             server.run()
-        except KeyboardInterrupt:
-            pass  # uvicorn re-raises the Ctrl-C it already handled: that is a clean stop
         return 0 if server.started else 1
     finally:
         say("stopping mosquitto")

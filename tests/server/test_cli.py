@@ -13,7 +13,9 @@ import pytest
 EXE = [sys.executable, "-m", "server.cli"]
 
 
-def run(args: list[str], data: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], data: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIBANK_")}
     full_env.update({"DIGIBANK_DATA_DIR": str(data), **env})
     return subprocess.run(EXE + args, input=stdin, capture_output=True, text=True, env=full_env,
@@ -48,7 +50,9 @@ def test_create_user_from_stdin_then_login(tmp_path: Path) -> None:
     from server.core.config import load_settings
 
     with TestClient(create_app(load_settings(data_dir=tmp_path), start_services=False)) as c:
-        ok = c.post("/api/v1/auth/token", data={"username": "marie", "password": "a good long password"})
+        ok = c.post(
+            "/api/v1/auth/token", data={"username": "marie", "password": "a good long password"}
+        )
         assert ok.status_code == 200
 
 
@@ -76,7 +80,9 @@ def test_backup_while_open_and_restore(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     copy = sqlite3.connect(backup)
     assert copy.execute("SELECT count(*) FROM municipalities").fetchone() == (10,)
-    assert copy.execute("SELECT count(*) FROM digibanks WHERE name='Uncommitted'").fetchone() == (0,)
+    assert copy.execute("SELECT count(*) FROM digibanks WHERE name='Uncommitted'").fetchone() == (
+        0,
+    )
     copy.close()
     # damage the live database, then restore
     con = sqlite3.connect(db)

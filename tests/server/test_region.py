@@ -23,7 +23,10 @@ def test_region_file_has_the_ten_municipalities_and_says_it_is_a_default() -> No
 
 def test_seed_twice_changes_nothing(session: Session) -> None:
     # the app_client fixture seeded once already
-    counts = [session.scalar(select(func.count()).select_from(t)) for t in (Digibank, Municipality, Location)]
+    counts = [
+        session.scalar(select(func.count()).select_from(t))
+        for t in (Digibank, Municipality, Location)
+    ]
     assert counts == [3, 10, 11]
     result = seed_region(session)
     assert (result.added, result.changed) == (0, 0)

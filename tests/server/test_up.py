@@ -67,8 +67,12 @@ def test_up_then_a_manager_walks_a_device_through_its_life(tmp_path: Path) -> No
             dev = c.post("/api/v1/devices", json={"kind": "laptop", "serial": "PF-1"}).json()
             assert dev["state"] == "intake"
             did = dev["id"]
-            assert c.post(f"/api/v1/devices/{did}/transition", json={"to": "ready"}).status_code == 409
-            assert c.post(f"/api/v1/devices/{did}/transition", json={"to": "refurbishing"}).is_success
+            assert (
+                c.post(f"/api/v1/devices/{did}/transition", json={"to": "ready"}).status_code == 409
+            )
+            assert c.post(
+                f"/api/v1/devices/{did}/transition", json={"to": "refurbishing"}
+            ).is_success
             now = datetime.now(UTC).isoformat()
             job = {"kind": "wipe", "status": "passed", "started_at": now, "ended_at": now,
                    "method": "overwrite", "certificate": {"sanitization": "clear"}}  # fmt: skip
@@ -76,8 +80,9 @@ def test_up_then_a_manager_walks_a_device_through_its_life(tmp_path: Path) -> No
             assert c.post(f"/api/v1/devices/{did}/transition", json={"to": "ready"}).is_success
             place = next(x for x in locs if x["municipality"] == "Jabbeke")
             due = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
-            loan = c.post("/api/v1/loans", json={"device_id": did, "borrower_ref": "JB-77",
-                          "borrower_adult": True, "location_id": place["id"], "due_date": due})  # fmt: skip
+            body = {"device_id": did, "borrower_ref": "JB-77", "borrower_adult": True,
+                    "location_id": place["id"], "due_date": due}  # fmt: skip
+            loan = c.post("/api/v1/loans", json=body)
             assert loan.status_code == 201, loan.text
             reach = c.get("/api/v1/reports/reach").json()
             assert next(r for r in reach["digibanks"] if r["digibank"] == "West")["adults"] == 1

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from server import devices as svc
-from server import lifecycle
+from server import enrollment, lifecycle
 from server.api.convert import device_detail, device_out
-from server.api.deps import SessionDep, Staff, StaffOrStation
+from server.api.deps import SessionDep, SettingsDep, Staff, StaffOrStation
 from server.api.schemas import (
     MAX_ID,
     ConditionIn,
@@ -97,11 +97,19 @@ def update_device(
 
 @router.post("/{device_id}/transition", response_model=EventOut, responses={409: {}})
 def transition(
-    device_id: PathId, body: TransitionIn, session: SessionDep, who: StaffOrStation
+    device_id: PathId,
+    body: TransitionIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: StaffOrStation,
 ) -> EventOut:
     """Move the device along its lifecycle; 409 names the allowed states when refused."""
     device = svc.get_device(session, device_id)
     event = lifecycle.transition(session, device, body.to, actor=who.name, reason=body.reason)
+    if body.to == "retired":
+        # A retired device must not keep a working broker account: revoke before committing
+        # (a broker that cannot be reached makes this a 503 and nothing changes).
+        enrollment.revoke_with_settings(session, device, settings, actor=who.name, reason="retired")
     session.commit()
     return EventOut.model_validate(event, from_attributes=True)
 
