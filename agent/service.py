@@ -145,6 +145,8 @@ class Agent:
             seq = self.sequence.next()
             report = build_report(snapshot, self.device_id, seq)
             payload = _fit(report)
+            # What the server would refuse must fail here, loudly, not later in the spool.
+            HealthReport.from_json(payload)
             self.spool.add(seq, payload)
         except Exception:  # the edge of the collection loop: logged, counted, next one tries again
             self.collect_failures += 1

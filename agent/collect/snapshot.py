@@ -12,6 +12,7 @@ from agent.report import Battery, Disk, HealthReport, Memory, Temperatures
 MAX_ERRORS = 20
 MAX_ERROR_CHARS = 200
 MAX_DISKS = 16
+MAX_OS_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,9 @@ def build_report(
         seq=seq,
         measured_at=snapshot.measured_at,
         agent_version=agent_version,
-        os_name=snapshot.os_name,
-        os_version=snapshot.os_version,
+        # The contract allows 64 characters; an odd os-release must not make a report invalid.
+        os_name=snapshot.os_name[:MAX_OS_CHARS] if snapshot.os_name else None,
+        os_version=snapshot.os_version[:MAX_OS_CHARS] if snapshot.os_version else None,
         uptime_s=snapshot.uptime_s,
         battery=snapshot.battery,
         disks=snapshot.disks[:MAX_DISKS],

@@ -6,11 +6,12 @@ import getpass
 import json
 import os
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from agent.collect import build_report, collect_report
+from agent.collect import Snapshot, build_report, collect_report
 from agent.collect.battery import battery_from_sysfs
 from agent.collect.device import DeviceCollector
 from agent.collect.disks import Mounted, collect_disks_linux, collect_disks_other
@@ -255,3 +256,15 @@ def test_windows_disks_add_up_filesystems_and_skip_smart_for_many_disks() -> Non
     assert runner.calls == [scan]
     disks, errors = collect_disks_other(ReplayRunner({}), lambda: mounted)
     assert errors == ["disks: smartctl not installed, no SMART figures"]
+
+
+def test_odd_facts_are_trimmed_to_what_the_contract_accepts() -> None:
+    snapshot = Snapshot(
+        measured_at=datetime.now(UTC),
+        os_name="N" * 300,
+        os_version="1." * 100,
+        errors=tuple(f"disks[{i}]: " + "e" * 400 for i in range(40)),
+    )
+    report = build_report(snapshot, "dev-1", 3)
+    assert HealthReport.from_json(report.to_json()) == report
+    assert len(report.errors) == 20 and report.errors[-1] == "agent: 21 more errors"
