@@ -168,11 +168,14 @@ class Agent:
             return
         busy = set(self._inflight.values())
         for seq in self.spool.head(len(busy) + room):
+            if room <= 0:
+                break
             if seq in busy:
                 continue
             payload = self.spool.read(seq)
             if payload is not None:
                 self._inflight[self.link.publish(self._topic, payload)] = seq
+                room -= 1
 
     # --- events from the MQTT link ------------------------------------------------------
 
