@@ -157,9 +157,12 @@ def grade(
     return Grades(cosmetic, functional, battery, not reasons, tuple(reasons))
 
 
-def ready_blockers(grades: Grades, wipe_statuses: list[str]) -> list[str]:
-    """Why a device may not be marked ready: not lendable, or no passed wipe for every disk."""
-    blockers = list(grades.reasons) if not grades.lendable else []
+def ready_blockers(grades: Grades | None, wipe_statuses: list[str]) -> list[str]:
+    """Why a device may not be marked ready: not graded or lendable, or no passed wipe per disk."""
+    if grades is None:
+        blockers = ["not graded"]
+    else:
+        blockers = list(grades.reasons) if not grades.lendable else []
     if not wipe_statuses:
         blockers.append("no wipe recorded")
     elif any(s != "passed" for s in wipe_statuses):
