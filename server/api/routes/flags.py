@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import case, func, select
 
+from server import flags as flag_service
 from server.api.convert import flag_out
 from server.api.deps import SessionDep, Staff
 from server.api.schemas import MAX_ID, FlagActionIn, FlagOut, FlagPage, PathId
-from server.errors import Conflict, NotFound
+from server.errors import NotFound
 from server.models import Device, Digibank, Flag, Location, Municipality
-from server.timeutil import utcnow
 
 router = APIRouter(prefix="/flags", tags=["flags"])
 
@@ -69,14 +69,7 @@ def _get(session: SessionDep, flag_id: int) -> Flag:
 @router.post("/{flag_id}/ack", response_model=FlagOut, responses={409: {}})
 def acknowledge(flag_id: PathId, body: FlagActionIn, session: SessionDep, who: Staff) -> FlagOut:
     """Acknowledge an open flag: someone is on it."""
-    flag = _get(session, flag_id)
-    if flag.status != "open":
-        raise Conflict(f"flag {flag_id} is {flag.status}; only an open flag can be acknowledged")
-    flag.status = "acknowledged"
-    flag.acknowledged_at = utcnow()
-    flag.acknowledged_by = who.name
-    if body.note:
-        flag.note = body.note
+    flag = flag_service.acknowledge(session, _get(session, flag_id), who.name, body.note)
     session.commit()
     return flag_out(flag)
 
@@ -84,13 +77,6 @@ def acknowledge(flag_id: PathId, body: FlagActionIn, session: SessionDep, who: S
 @router.post("/{flag_id}/resolve", response_model=FlagOut, responses={409: {}})
 def resolve(flag_id: PathId, body: FlagActionIn, session: SessionDep, who: Staff) -> FlagOut:
     """Resolve a flag with a note."""
-    flag = _get(session, flag_id)
-    if flag.status == "resolved":
-        raise Conflict(f"flag {flag_id} is already resolved")
-    flag.status = "resolved"
-    flag.resolved_at = utcnow()
-    flag.resolved_by = who.name
-    if body.note:
-        flag.note = body.note
+    flag = flag_service.resolve(session, _get(session, flag_id), who.name, body.note)
     session.commit()
     return flag_out(flag)
