@@ -95,6 +95,14 @@ def _add_optional_commands(sub: Any) -> None:
     """Commands whose modules belong to other parts of the server (ingest, demo)."""
     ing = sub.add_parser("ingest", help="run MQTT ingest as its own process (several may share)")
     ing.set_defaults(func=cmd_ingest)
+    demo = sub.add_parser("demo", help="the hub with a simulated fleet speaking real MQTT")
+    demo.add_argument("--host", default=None, help="API address (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=None, help="API port (default 8000)")
+    demo.add_argument("--mqtt-port", type=int, default=None, help="broker port (default 1883)")
+    demo.add_argument("--devices", type=int, default=300, help="fleet size (first run only)")
+    demo.add_argument("--processes", type=int, default=3, help="simulator processes")
+    demo.add_argument("--interval", type=int, default=5, help="seconds between reports")
+    demo.set_defaults(func=cmd_demo)
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -199,6 +207,23 @@ def cmd_ingest(settings: Settings, _: argparse.Namespace) -> int:
 
     run_ingest(settings)
     return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """The hub plus simulated agents over the real broker; Ctrl-C stops everything."""
+    from server.demo import run_demo
+
+    updates = {
+        k: v
+        for k, v in (("host", args.host), ("port", args.port), ("mqtt_port", args.mqtt_port))
+        if v is not None
+    }
+    return run_demo(
+        settings.model_copy(update=updates),
+        devices=args.devices,
+        processes=args.processes,
+        interval_s=args.interval,
+    )
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -102,6 +102,7 @@ def line_chart(
     points: Sequence[tuple[datetime, float]],
     title: str,
     fmt_date: Callable[[datetime], str],
+    fmt_time: Callable[[datetime], str] | None = None,
     *,
     y_min: float | None = None,
     y_max: float | None = None,
@@ -118,6 +119,8 @@ def line_chart(
     t0 = points[0][0].timestamp()
     t1 = points[-1][0].timestamp()
     dt = (t1 - t0) or 1.0
+    if fmt_time is not None and dt < 2 * 86400:  # a short history: show the hours too
+        fmt_date = fmt_time
     plot_w, plot_h = w - left - 6, h - bottom - 8
 
     def xy(at: datetime, v: float) -> str:

@@ -84,9 +84,11 @@ def _timeline(session: Session, device: Device, flags: list[Flag]) -> list[Entry
         .order_by(DeviceEvent.at.desc())
         .limit(TIMELINE_PER_SOURCE)
     ):
-        moved = f"{ev.from_state or '–'} → {ev.to_state or '–'}" if ev.to_state else ev.kind
-        detail = f"{moved} · {ev.actor}" + (f" · {ev.reason}" if ev.reason else "")
-        entries.append(Entry(ev.at, "ev_transition", detail))
+        if ev.kind == "transition":
+            detail = f"{ev.from_state or '–'} → {ev.to_state or '–'} · {ev.actor}"
+            entries.append(Entry(ev.at, "ev_transition", detail + _note(ev.reason)))
+        elif ev.kind != "flag":  # flag events duplicate the flag entries below
+            entries.append(Entry(ev.at, "ev_event", f"{ev.kind} · {ev.actor}" + _note(ev.reason)))
     for job in session.scalars(
         select(JobResult)
         .where(JobResult.device_id == device.id)

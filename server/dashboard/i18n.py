@@ -130,6 +130,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "ev_loan": ("Uitgeleend", "Lent"),
     "ev_loan_return": ("Teruggebracht", "Returned"),
     "ev_flag": ("Melding", "Flag"),
+    "ev_event": ("Gebeurtenis", "Event"),
     "ev_intake": ("Intake", "Intake"),
     "passed": ("geslaagd", "passed"),
     "failed": ("mislukt", "failed"),

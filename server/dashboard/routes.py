@@ -122,8 +122,16 @@ def _pages(request: Request, skip: int, total: int) -> dict[str, object]:
     }
 
 
-def _evidence_text(evidence: dict[str, object]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in evidence.items() if not isinstance(v, dict | list))
+def _evidence_text(evidence: object) -> str:
+    """Evidence as short text: `health_pct=55.0, disks: [disk=0, free_pct=4.1]`."""
+    if isinstance(evidence, dict):
+        return ", ".join(
+            f"{k}: {_evidence_text(v)}" if isinstance(v, dict | list) else f"{k}={v}"
+            for k, v in evidence.items()
+        )
+    if isinstance(evidence, list):
+        return "; ".join(f"[{_evidence_text(x)}]" for x in evidence[:8])
+    return str(evidence)
 
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
