@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default=None, help="API address (default 127.0.0.1)")
     up.add_argument("--port", type=int, default=None, help="API port (default 8000)")
     up.add_argument("--mqtt-port", type=int, default=None, help="broker port (default 1883)")
+    up.add_argument("--demo", action="store_true", help="with a simulated fleet (see `demo`)")
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run the API (and in-process ingest) only")
@@ -247,6 +248,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         for k, v in (("host", args.host), ("port", args.port), ("mqtt_port", args.mqtt_port))
         if v is not None
     }
+    if getattr(args, "demo", False):
+        from server.demo import run_demo
+
+        return run_demo(settings.model_copy(update=updates))
     return run_hub(settings.model_copy(update=updates))
 
 
