@@ -16,6 +16,7 @@ from server.broker_files import (
     BrokerCredentials,
     BrokerError,
     PortInUse,
+    blocking_parent,
     broker_user,
     credentials_path,
     ensure_credentials,
@@ -159,6 +160,14 @@ class MosquittoBroker:
                 "require_certificate false",
             ]
         owner = broker_user()
+        run_as = "mosquitto" if owner else None
+        if owner is not None and (blocked := blocking_parent(self.runtime_dir, *owner)):
+            # A data folder under a private home (e.g. /root) is out of the broker user's
+            # reach; rather than fail the hub, keep the broker as root, which can reach it.
+            log.warning(
+                "%s is closed to user mosquitto; running the broker as root instead", blocked
+            )
+            owner, run_as = None, "root"
         text = render_config(
             port=self.port,
             host=self.host,
@@ -166,7 +175,7 @@ class MosquittoBroker:
             device_port=self.device_port,
             device_bind=self.device_bind,
             tls_lines=tls_lines,
-            run_as="mosquitto" if owner else None,
+            run_as=run_as,
         )
         self.config_file.write_text(text)
         os.chmod(self.config_file, 0o600)

@@ -226,8 +226,8 @@ def hand_over(runtime_dir: Path, owner: tuple[int, int] | None) -> None:
     _check_reachable(runtime_dir, uid, gid)
 
 
-def _check_reachable(folder: Path, uid: int, gid: int) -> None:
-    """BrokerError if a parent folder stops the broker's user from reaching `folder`."""
+def blocking_parent(folder: Path, uid: int, gid: int) -> Path | None:
+    """The first parent folder that user uid/gid cannot enter on the way to `folder`, if any."""
     for parent in folder.resolve().parents:
         st = parent.stat()
         if st.st_uid == uid:
@@ -237,7 +237,15 @@ def _check_reachable(folder: Path, uid: int, gid: int) -> None:
         else:
             ok = bool(st.st_mode & 0o001)
         if not ok:
-            raise BrokerError(
-                f"the broker runs as user {BROKER_USER!r} and cannot enter {parent}; "
-                f"allow it (chmod o+x {parent}) or put the data folder elsewhere"
-            )
+            return parent
+    return None
+
+
+def _check_reachable(folder: Path, uid: int, gid: int) -> None:
+    """BrokerError if a parent folder stops the broker's user from reaching `folder`."""
+    parent = blocking_parent(folder, uid, gid)
+    if parent is not None:
+        raise BrokerError(
+            f"the broker runs as user {BROKER_USER!r} and cannot enter {parent}; "
+            f"allow it (chmod o+x {parent}) or put the data folder elsewhere"
+        )
