@@ -20,18 +20,11 @@ from station.config import load_config
 from station.errors import SafetyRefusal, StationError
 from station.records import diagnostics_job, wipe_job
 from station.service import Station
+from station.units import human_bytes, human_eta
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
-
-
-def _human(nbytes: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(nbytes) < 1000 or unit == "TB":
-            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
-        nbytes /= 1000
-    return f"{nbytes:.1f} TB"
 
 
 class StderrProgress:
@@ -45,9 +38,9 @@ class StderrProgress:
         if now - self._last < 1.0 and p.done_bytes < p.total_bytes:
             return
         self._last = now
-        eta = f"{int(p.eta_s // 60)}:{int(p.eta_s % 60):02d}" if p.eta_s is not None else "?"
+        eta = human_eta(p.eta_s)
         print(
-            f"{p.phase:7s} {100 * p.fraction:5.1f} %  {_human(p.bytes_per_s)}/s  ETA {eta}",
+            f"{p.phase:7s} {100 * p.fraction:5.1f} %  {human_bytes(p.bytes_per_s)}/s  ETA {eta}",
             file=sys.stderr,
             flush=True,
         )
@@ -71,7 +64,7 @@ def cmd_list(station: Station, args: argparse.Namespace) -> int:
     for d in devices:
         serial = d.serial or "-"
         print(
-            f"{d.name:10s} {d.transport:7s} {_human(d.size_bytes):>10s}  "
+            f"{d.name:10s} {d.transport:7s} {human_bytes(d.size_bytes):>10s}  "
             f"{d.model or '-':24s} {serial}"
         )
     return EXIT_OK
@@ -121,7 +114,7 @@ def cmd_wipe(station: Station, args: argparse.Namespace) -> int:
     print(
         f"{out.category} ({out.method}) of {dev.path}: {out.status}"
         + (f" - {out.reason}" if out.reason else "")
-        + f"; wrote {_human(out.bytes_written)} at {_human(out.write_bytes_per_s)}/s; "
+        + f"; wrote {human_bytes(out.bytes_written)} at {human_bytes(out.write_bytes_per_s)}/s; "
         f"verification {out.verification.result}",
         file=sys.stderr,
     )
@@ -169,7 +162,7 @@ def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
 def cmd_tui(station: Station, args: argparse.Namespace) -> int:
     """Start the Textual TUI (when installed)."""
     try:
-        from station.ui.app import run  # type: ignore[import-not-found,unused-ignore]
+        from station.ui.app import run
     except ImportError:
         print("the TUI is not available in this build; use the headless commands", file=sys.stderr)
         return EXIT_USAGE

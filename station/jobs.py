@@ -54,7 +54,7 @@ def result_state(result: Any) -> str:
 class JobRunner:
     """Runs jobs in threads; one job per device at a time."""
 
-    def __init__(self, on_change: Callable[[JobSnapshot], None] | None = None) -> None:
+    def __init__(self, on_change: Callable[[JobSnapshot], object] | None = None) -> None:
         self._on_change = on_change
         self._ids = itertools.count(1)
         self._lock = threading.Lock()

@@ -106,6 +106,10 @@ class Station:
         """The wipe methods ``dev`` supports, strongest first."""
         return detect(dev, self.runner, self.sys_block)
 
+    def refusals(self, dev: BlockDevice) -> list[str]:
+        """Why ``dev`` may not be wiped now (empty when it may, given the right confirmation)."""
+        return safety.refusal_reasons(dev, sys_block=self.sys_block)
+
     def check_wipe(self, dev: BlockDevice, confirm: str | None) -> None:
         """Raise SafetyRefusal with every reason if ``dev`` must not be wiped now."""
         safety.check_wipe_allowed(dev, confirm, sys_block=self.sys_block)

@@ -89,11 +89,13 @@ class SimulatedStation:
             raise DeviceError(f"no simulated device named {name!r}")
         return dev
 
+    def refusals(self, dev: BlockDevice) -> list[str]:
+        """The same kind of refusal a trainee will meet on the real station."""
+        return [f"{dev.name} is mounted on /media/demo"] if dev.name == MOUNTED_DEMO else []
+
     def check_wipe(self, dev: BlockDevice, confirm: str | None) -> None:
-        """The same refusals a trainee will meet on the real station."""
-        reasons = []
-        if dev.name == MOUNTED_DEMO:
-            reasons.append(f"{dev.name} is mounted on /media/demo")
+        """Refuse like the real station: mounted, or the wrong confirmation."""
+        reasons = self.refusals(dev)
         if not confirmation_matches(dev, confirm):
             reasons.append(
                 f"confirmation {confirm!r} does not match the last four characters of the serial"
