@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 
 import uvicorn
@@ -72,8 +73,15 @@ def start_broker(settings: Settings) -> MosquittoBroker:
     raise SystemExit("could not find a free port for Mosquitto")
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_hub(settings: Settings) -> int:
-    """Run until Ctrl-C, then stop everything that was started."""
+    """Run until Ctrl-C (or SIGTERM), then stop everything that was started."""
+    # uvicorn re-raises the signal it handled once it has shut down; with the default
+    # SIGTERM action that would kill this process before the broker is stopped.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     say(f"data folder: {settings.data_dir.resolve()}")
     password = prepare_database(settings)

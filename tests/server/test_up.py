@@ -100,3 +100,25 @@ def test_up_then_a_manager_walks_a_device_through_its_life(tmp_path: Path) -> No
     assert proc.returncode == 0, "".join(lines)
     assert _mosquitto_pids(data) == [], "Ctrl-C must stop the broker too"
     shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_broker_too() -> None:
+    data = broker_data_dir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIBANK_")}
+    env["DIGIBANK_DATA_DIR"] = str(data)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "up", "--port", str(_free_port()),
+         "--mqtt-port", str(_free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "press Ctrl-C" in line:
+            break
+    assert _mosquitto_pids(data)
+    proc.terminate()
+    out = proc.communicate(timeout=30)[0]
+    assert "stopped" in out
+    assert _mosquitto_pids(data) == []
+    shutil.rmtree(data, ignore_errors=True)
