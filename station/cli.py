@@ -17,7 +17,7 @@ from typing import Any
 from station import keys
 from station.blockio import Progress
 from station.config import load_config
-from station.errors import SafetyRefusal, StationError
+from station.errors import DeviceError, SafetyRefusal, StationError
 from station.records import diagnostics_job, wipe_job
 from station.service import Station
 from station.units import human_bytes, human_eta
@@ -147,10 +147,21 @@ def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
 
 
 def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
-    """Diagnose one device: SMART summary and an optional full-surface read scan."""
-    from station.diagnostics import diagnose_disk
+    """Diagnose a disk (SMART, full-surface read scan) or an Android tablet (by adb serial)."""
+    from station.diagnostics import diagnose_disk, diagnose_tablet
+    from station.hw.adb import Adb
 
-    dev = station.resolve(args.device)
+    try:
+        dev = station.resolve(args.device)
+    except DeviceError:
+        # Not a disk: maybe an Android tablet's adb serial (never for a /dev path).
+        if args.device.startswith("/dev/") or args.device not in {
+            d.serial for d in Adb(station.runner).devices()
+        }:
+            raise
+        tablet = diagnose_tablet(station, args.device)
+        print(json.dumps(tablet.to_dict(), indent=2))
+        return EXIT_OK if tablet.status == "passed" else EXIT_FAILED
     result = diagnose_disk(
         station, dev, surface_scan_wanted=not args.no_scan, on_progress=StderrProgress()
     )

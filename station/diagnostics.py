@@ -13,6 +13,7 @@ from station.blockio import BadRegion, Interrupted, Meter, ProgressCallback, rea
 from station.errors import ParseError, ToolError
 from station.evidence import EvidenceRef
 from station.hw import smart
+from station.hw.adb import GOOGLE_ACCOUNT_TYPE, Adb, TabletInfo
 from station.hw.blockdev import BlockDevice, is_same_device_present
 from station.hw.smart import SmartSummary
 
@@ -121,4 +122,53 @@ def diagnose_disk(
         surface=scan,
         findings=tuple(findings),
         evidence=tuple(evidence),
+    )
+
+
+@dataclass(frozen=True)
+class TabletDiagnosis:
+    """What adb says about a tablet, and what needs attention before it can be lent."""
+
+    info: TabletInfo
+    status: str  # passed | failed
+    account_types: dict[str, int]
+    findings: tuple[str, ...]
+    started_at: datetime
+    ended_at: datetime
+    evidence: tuple[EvidenceRef, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat(timespec="seconds")
+        data["ended_at"] = self.ended_at.isoformat(timespec="seconds")
+        return data
+
+
+def diagnose_tablet(station: Station, serial: str) -> TabletDiagnosis:
+    """Identity, battery, storage and signed-in accounts of an Android tablet over adb."""
+    from station.tablets import FRP_ADVICE
+
+    started = datetime.now(UTC)
+    adb = Adb(station.runner)
+    info, outputs = adb.info(serial)
+    types, accounts_res = adb.account_types(serial)
+    evidence = tuple(station.keep(r) for r in [*outputs, accounts_res])
+    findings: list[str] = []
+    failed = False
+    if info.battery is None:
+        findings.append("battery state unknown")
+    elif info.battery.health not in ("good", "unknown"):
+        failed = True
+        findings.append(f"battery health: {info.battery.health}")
+    if types.get(GOOGLE_ACCOUNT_TYPE):
+        findings.append(FRP_ADVICE)
+    return TabletDiagnosis(
+        info=info,
+        status="failed" if failed else "passed",
+        account_types=types,
+        findings=tuple(findings),
+        started_at=started,
+        ended_at=datetime.now(UTC),
+        evidence=evidence,
     )

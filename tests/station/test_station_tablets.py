@@ -140,3 +140,16 @@ def test_confirmed_manual_reset_is_certified_as_clear_and_unconfirmed_is_not(cfg
     assert body["media"]["serial_number"] == "R52N10ABCDE"
     not_done = record_manual_reset(station, info, started_at=started, confirmed=False)
     assert station.verify_file(not_done.json_path).body["status"] == "incomplete"
+
+
+def test_tablet_diagnosis_reports_battery_storage_and_frp_risk(cfg):
+    from station.diagnostics import diagnose_tablet
+
+    station = Station(cfg, runner=ScriptedAdb(ACCOUNTS))
+    diag = diagnose_tablet(station, "R52N10ABCDE")
+    assert diag.status == "passed"
+    assert diag.info.storage_free_bytes == 18087296 * 1024
+    assert diag.info.battery is not None and diag.info.battery.health == "good"
+    assert FRP_ADVICE in diag.findings
+    assert {e.command for e in diag.evidence} >= {"adb -s R52N10ABCDE shell dumpsys battery"}
+    assert "someone" not in str(diag.to_dict())
