@@ -208,6 +208,10 @@ def build_device_record(
             "serial_number": "",
         },
         "components": components,
+        # The device is only as sanitized as its weakest disk: Purge only if all were purged.
+        "category": "Purge"
+        if components and all(c["category"] == "Purge" for c in components)
+        else "Clear",
         "status": "passed" if all_passed else "incomplete",
         "post_sanitization_destination": cfg.destination if all_passed else "",
     }

@@ -138,6 +138,26 @@ def cmd_verify(station: Station, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_record(station: Station, args: argparse.Namespace) -> int:
+    """One signed record for a device with several disks; exit 0 only if every disk passed."""
+    from station import certificate
+
+    documents = []
+    for name in args.certificates:
+        document = certificate.load_document(Path(name))
+        station.verify_file(Path(name))  # every component must be intact and ours
+        documents.append(document)
+    body = certificate.build_device_record(
+        documents, station.cfg, args.asset_tag, args.make, args.model
+    )
+    path = certificate.save(
+        certificate.sign(body, station.signing_key()), station.cfg.certificate_dir
+    )
+    print(f"device record: {body['status']} ({len(documents)} disks)", file=sys.stderr)
+    print(path)
+    return EXIT_OK if body["status"] == "passed" else EXIT_FAILED
+
+
 def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
     """Print the station's public key (PEM)."""
     public = station.public_key()
@@ -217,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-key", help="trusted public key (PEM or base64); default: this station's"
     )
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("record", help="one signed record for a device with several disks")
+    p.add_argument("certificates", nargs="+", help="the disks' certificate files")
+    p.add_argument("--asset-tag", required=True, help="the device's property number")
+    p.add_argument("--make", default="")
+    p.add_argument("--model", default="")
+    p.set_defaults(func=cmd_record)
     p = sub.add_parser("sync", help="send queued results to the server now")
     p.set_defaults(func=cmd_sync)
     p = sub.add_parser("pubkey", help="print the station's public key")

@@ -89,3 +89,31 @@ def test_unknown_device_is_an_error_not_a_traceback(tmp_path):
     res = run(tmp_path, "wipe", "/dev/nonexistent0", "--confirm", "x")
     assert res.returncode != 0
     assert "no block device" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.root
+def test_published_public_key_verifies_and_a_device_record_covers_two_disks(tmp_path, make_loop):
+    certs = []
+    for _ in range(2):
+        path = make_loop(16)
+        res = run(
+            tmp_path, "wipe", path, "--method", "zeroout", "--confirm", os.path.basename(path)
+        )
+        assert res.returncode == 0, res.stderr
+        certs.append(res.stdout.strip().splitlines()[-1])
+    pem = tmp_path / "station.pem"
+    pem.write_text(run(tmp_path, "pubkey").stdout)
+    assert run(tmp_path, "verify", certs[0], "--public-key", str(pem)).returncode == 0
+
+    other = tmp_path / "other"  # another station's data folder: another key
+    other_pem = tmp_path / "other.pem"
+    other_pem.write_text(run(other, "pubkey").stdout)
+    refused = run(tmp_path, "verify", certs[0], "--public-key", str(other_pem))
+    assert refused.returncode != 0 and "not by the trusted station key" in refused.stderr
+
+    record = run(tmp_path, "record", *certs, "--asset-tag", "DB-000042", "--make", "Lenovo")
+    assert record.returncode == 0, record.stderr
+    body = json.loads(Path(record.stdout.strip().splitlines()[-1]).read_text())["certificate"]
+    assert body["record"] == "device" and body["status"] == "passed"
+    assert len(body["components"]) == 2
+    assert run(tmp_path, "verify", record.stdout.strip()).returncode == 0

@@ -98,3 +98,17 @@ def test_listing_admits_loop_devices_only_when_allowed(make_loop):
     name = os.path.basename(make_loop(16))
     assert name in {d.name for d in list_disks(include_loop=True)}
     assert name not in {d.name for d in list_disks(include_loop=False)}
+
+
+@pytest.mark.root
+def test_active_swap_is_refused(station, make_loop):
+    path = make_loop(32, fill=None)
+    subprocess.run(["mkswap", "-q", path], check=True, capture_output=True)
+    subprocess.run(["swapon", path], check=True)
+    try:
+        dev = station.resolve(path)
+        with pytest.raises(SafetyRefusal) as excinfo:
+            station.wipe(dev, "overwrite", dev.name)
+    finally:
+        subprocess.run(["swapoff", path], check=True)
+    assert any("in use as swap" in r for r in excinfo.value.reasons)
