@@ -47,25 +47,37 @@ class StderrProgress:
 
 
 def _device_row(dev: Any) -> dict[str, Any]:
-    row = asdict(dev)
+    row = {"kind": "disk", **asdict(dev)}
     row.pop("udev", None)
     row["confirm_hint"] = "last 4 of serial" if dev.serial else "kernel name"
     return row
 
 
 def cmd_list(station: Station, args: argparse.Namespace) -> int:
-    """List attached devices."""
+    """List attached disks and tablets."""
+    from station.hw.usb import list_tablets
+
     devices = station.list_devices()
+    tablets = list_tablets()
     if args.json:
-        print(json.dumps([_device_row(d) for d in devices], indent=2))
+        rows = [{**_device_row(d), "refusals": station.refusals(d)} for d in devices]
+        rows += [{"kind": "tablet", **asdict(t)} for t in tablets]
+        print(json.dumps(rows, indent=2))
         return EXIT_OK
-    if not devices:
+    if not devices and not tablets:
         print("no devices attached")
     for d in devices:
         serial = d.serial or "-"
+        protected = (
+            "  [protected: " + "; ".join(station.refusals(d)) + "]" if station.refusals(d) else ""
+        )
         print(
             f"{d.name:10s} {d.transport:7s} {human_bytes(d.size_bytes):>10s}  "
-            f"{d.model or '-':24s} {serial}"
+            f"{d.model or '-':24s} {serial}{protected}"
+        )
+    for t in tablets:
+        print(
+            f"{'tablet':10s} {t.kind:11s} {t.product or '-':30s} {t.serial or '-'}  ({t.procedure})"
         )
     return EXIT_OK
 

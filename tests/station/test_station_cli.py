@@ -63,9 +63,10 @@ def test_list_json_shows_an_admitted_loop_device(tmp_path, make_loop):
     res = run(tmp_path, "list", "--json")
     assert res.returncode == 0, res.stderr
     rows = {row["name"]: row for row in json.loads(res.stdout)}
-    assert rows[name]["transport"] == "loop"
+    assert rows[name]["transport"] == "loop" and rows[name]["kind"] == "disk"
     assert rows[name]["size_bytes"] == 16 << 20
     assert rows[name]["confirm_hint"] == "kernel name"
+    assert rows[name]["refusals"] == []
 
 
 def test_verify_of_a_missing_or_broken_file_fails_cleanly(tmp_path):
