@@ -79,6 +79,11 @@ class WipeOutcome:
     evidence: tuple[EvidenceRef, ...] = field(default_factory=tuple)
 
 
+HIDDEN_AREA_REASON = (
+    "every visible byte was verified zero, but a hidden area (HPA/DCO) was not reached: "
+    "restore the native size (hdparm -N p<native> / --dco-restore) and wipe again"
+)
+
 CLEAR_TECHNIQUES = {
     "overwrite": "single-pass overwrite with zeros (O_DIRECT), full read-back verification",
     "zeroout": "kernel zero-out (BLKZEROOUT), full read-back verification",
@@ -183,6 +188,9 @@ def run_clear(
         passed = verification.result == "passed" and not written.bad_regions
         status = Status.PASSED if passed else Status.FAILED
         reason = "" if passed else "verification found data that is not zero or could not be read"
+        if passed and hidden_areas and (hidden_areas.hpa_present or hidden_areas.dco_present):
+            # An overwrite cannot reach a hidden area: the media as a whole is not Cleared.
+            status, reason = Status.FAILED, HIDDEN_AREA_REASON
     except Interrupted as exc:
         reason = str(exc)
     except WipeError as exc:

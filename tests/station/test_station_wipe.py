@@ -116,3 +116,14 @@ def test_a_busy_device_is_refused(station: Station, make_loop):
     finally:
         os.close(holder)
     assert "busy" in str(excinfo.value)
+
+
+def test_a_hidden_area_means_the_clear_is_not_complete(make_loop):
+    from station.hw.hdparm import HiddenAreas
+    from station.wipe import HIDDEN_AREA_REASON, run_clear
+
+    dev = read_block_device(make_loop(16))
+    hpa = HiddenAreas(True, hpa_present=True, accessible_sectors=30000, native_sectors=32768)
+    outcome = run_clear(dev, "zeroout", hidden_areas=hpa)
+    assert outcome.verification.result == "passed"
+    assert outcome.status == Status.FAILED and outcome.reason == HIDDEN_AREA_REASON
