@@ -91,6 +91,22 @@ def _send(station: Station, device_ref: str, job: dict[str, Any]) -> None:
     print(f"sync: {state}", file=sys.stderr)
 
 
+def cmd_intake(station: Station, args: argparse.Namespace) -> int:
+    """Register a device with the server (queued if offline); print its asset tag when known."""
+    if station.sync is None:
+        print("no server configured (DIGIBANK_STATION_SERVER_URL, _TOKEN)", file=sys.stderr)
+        return EXIT_USAGE
+    specs = {"cpu": args.cpu, "ram_gb": args.ram_gb, "storage_gb": args.storage_gb}
+    station.sync.intake(args.kind, args.make, args.model, args.serial, specs)
+    result = station.sync.flush()
+    if result.error:
+        print(f"server unreachable, {result.remaining} queued: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    found = station.sync.lookup(args.serial)
+    print(found.get("asset_tag", "") if found else "")
+    return EXIT_OK if found else EXIT_FAILED
+
+
 def cmd_sync(station: Station, args: argparse.Namespace) -> int:
     """Send the offline queue to the server now."""
     if station.sync is None:
@@ -255,6 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--make", default="")
     p.add_argument("--model", default="")
     p.set_defaults(func=cmd_record)
+    p = sub.add_parser("intake", help="register a laptop or tablet with the server")
+    p.add_argument("--kind", choices=["laptop", "tablet"], required=True)
+    p.add_argument("--make", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--serial", required=True)
+    p.add_argument("--cpu", default="")
+    p.add_argument("--ram-gb", type=float, default=None)
+    p.add_argument("--storage-gb", type=float, default=None)
+    p.set_defaults(func=cmd_intake)
     p = sub.add_parser("sync", help="send queued results to the server now")
     p.set_defaults(func=cmd_sync)
     p = sub.add_parser("pubkey", help="print the station's public key")

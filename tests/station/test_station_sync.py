@@ -167,3 +167,22 @@ def test_cli_wipe_offline_queues_the_certificate_and_sync_sends_it_later(
     assert url == "/api/v1/devices/7/jobs"
     assert body["kind"] == "wipe" and body["status"] == "passed" and body["method"] == "zeroout"
     assert body["certificate"] == cert
+
+
+def test_cli_intake_prints_the_asset_tag_the_server_gave(tmp_path, free_port):
+    cli = Path(sys.executable).parent / "digibank-station"
+    env = {
+        **os.environ,
+        "DIGIBANK_STATION_DATA_DIR": str(tmp_path / "data"),
+        "DIGIBANK_STATION_SERVER_URL": f"http://127.0.0.1:{free_port}",
+        "DIGIBANK_STATION_TOKEN": TOKEN,
+    }
+    args = ["intake", "--kind", "laptop", "--make", "Dell", "--model", "Latitude 5490",
+            "--serial", "7XYZ123", "--cpu", "i5-8250U", "--ram-gb", "8", "--storage-gb", "256"]  # fmt: skip
+    with StubApi(free_port) as api:
+        res = subprocess.run([str(cli), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "DB-000001"
+    _, url, body = api.received[0]
+    assert url == "/api/v1/devices"
+    assert body["specs"] == {"cpu": "i5-8250U", "ram_gb": 8.0, "storage_gb": 256.0}
