@@ -38,23 +38,31 @@ class Outbox:
         return max(numbers, default=0) + 1
 
     def put(self, op: dict[str, Any]) -> Path:
-        """Append an operation durably (write aside, fsync, rename)."""
+        """Append an operation durably (write aside, fsync, then link into the next free number)."""
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.directory / f".{os.getpid()}.{threading.get_ident()}.tmp"
             seq = self._next_seq()
-            record = {
-                "seq": seq,
-                "queued_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                **op,
-            }
-            path = self.directory / f"{seq:012d}.json"
-            tmp = self.directory / f".{seq:012d}.tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(record, fh, ensure_ascii=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            return path
+            while True:
+                record = {
+                    "seq": seq,
+                    "queued_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    **op,
+                }
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    json.dump(record, fh, ensure_ascii=False)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                path = self.directory / f"{seq:012d}.json"
+                try:
+                    # link() never overwrites: another process (CLI beside the TUI) may
+                    # have taken this number a moment ago; then take the next one.
+                    os.link(tmp, path)
+                    return path
+                except FileExistsError:
+                    seq += 1
+                finally:
+                    tmp.unlink(missing_ok=True)
 
     def pending(self) -> list[Path]:
         """Queued operations, oldest first."""

@@ -186,3 +186,24 @@ def test_cli_intake_prints_the_asset_tag_the_server_gave(tmp_path, free_port):
     _, url, body = api.received[0]
     assert url == "/api/v1/devices"
     assert body["specs"] == {"cpu": "i5-8250U", "ram_gb": 8.0, "storage_gb": 256.0}
+
+
+def test_two_writers_never_overwrite_each_other(tmp_path):
+    import threading
+
+    queue_dir = tmp_path / "q"
+    boxes = [Outbox(queue_dir), Outbox(queue_dir)]  # like the TUI and a CLI run side by side
+
+    def fill(box: Outbox, who: str) -> None:
+        for i in range(50):
+            box.put({"op": "jobs", "ref": who, "body": {"i": i}})
+
+    threads = [threading.Thread(target=fill, args=(b, f"w{n}")) for n, b in enumerate(boxes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    records = [json.loads(p.read_text()) for p in boxes[0].pending()]
+    assert len(records) == 100
+    for who in ("w0", "w1"):
+        assert [r["body"]["i"] for r in records if r["ref"] == who] == list(range(50))
