@@ -146,7 +146,8 @@ def read_block_device(
     name: str, sys_block: Path = SYS_BLOCK, udev_data: Path = UDEV_DATA
 ) -> BlockDevice:
     """Read the facts of one whole disk by kernel name (``sda``, ``/dev/sda`` or ``loop0``)."""
-    name = os.path.basename(name)
+    # /dev/disk/by-id/... and other links lead to the kernel name.
+    name = os.path.basename(os.path.realpath(name) if name.startswith("/dev/") else name)
     sysdir = sys_block / name
     if not sysdir.exists():
         raise DeviceError(f"no block device named {name!r}")

@@ -118,3 +118,14 @@ def test_published_public_key_verifies_and_a_device_record_covers_two_disks(tmp_
     assert body["record"] == "device" and body["status"] == "passed"
     assert len(body["components"]) == 2
     assert run(tmp_path, "verify", record.stdout.strip()).returncode == 0
+
+
+@pytest.mark.root
+def test_a_method_the_device_does_not_offer_is_a_clear_error(tmp_path, make_loop):
+    path = make_loop(16)
+    name = os.path.basename(path)
+    res = run(tmp_path, "wipe", path, "--method", "nvme-format-crypto", "--confirm", name)
+    assert res.returncode == 2 and "not offered for this device" in res.stderr
+    assert res.stdout == ""
+    with open(path, "rb") as fh:
+        assert fh.read(4) == b"\xa5" * 4  # untouched
