@@ -148,6 +148,7 @@ class Device(Base):
             name="device_state",
         ),
         Index("ix_devices_state_location", "state", "location_id"),
+        Index("ix_devices_state_interval_seen", "state", "report_interval_s", "last_seen_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_tag: Mapped[str] = mapped_column(String(32), unique=True)
@@ -339,6 +340,7 @@ class Flag(Base):
             postgresql_where=text("status != 'resolved'"),
         ),
         Index("ix_flags_status_kind", "status", "kind"),
+        Index("ix_flags_status_reason", "status", "reason"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)

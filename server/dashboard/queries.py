@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.lifecycle import STATES
@@ -84,39 +84,41 @@ def digibanks(session: Session) -> list[tuple[int, str]]:
 def device_counts(session: Session) -> dict[int, dict[str, int]]:
     """Devices per location and state, one grouped scan of the devices table."""
     out: dict[int, dict[str, int]] = {}
+    # Grouped in the order of the (state, location_id) index: a streaming, index-only count.
     stmt = select(Device.location_id, Device.state, func.count()).group_by(
-        Device.location_id, Device.state
+        Device.state, Device.location_id
     )
     for loc, state, n in session.execute(stmt):
         out.setdefault(loc, {})[state] = n
     return out
 
 
-def silent_condition(session: Session, now: datetime, grace_s: int) -> ColumnElement[bool]:
-    """Whether a device has been silent longer than its report interval plus the grace."""
-    allowed = Device.report_interval_s + grace_s
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite keeps moments as text; julianday() turns both sides into days.
-        late = (
-            func.julianday(literal(now.strftime("%Y-%m-%d %H:%M:%S")))
-            - func.julianday(Device.last_seen_at)
-            > allowed / 86400.0
-        )
-    else:
-        late = Device.last_seen_at < literal(now) - allowed * func.make_interval(
-            0, 0, 0, 0, 0, 0, 1
-        )
-    return or_(Device.last_seen_at.is_(None), late)
-
-
 def silent_on_loan(session: Session, now: datetime, grace_s: int) -> int:
-    """Devices on loan that have not reported within their interval plus the grace."""
-    stmt = (
-        select(func.count())
-        .select_from(Device)
-        .where(Device.state == "on_loan", silent_condition(session, now, grace_s))
-    )
-    return session.scalar(stmt) or 0
+    """Devices on loan not heard from within their report interval plus the grace (or never).
+
+    Counted per distinct interval with a plain range on last_seen_at, so each count is a
+    range of the (state, report_interval_s, last_seen_at) index, with no per-row arithmetic.
+    """
+    on_loan = Device.state == "on_loan"
+    intervals = session.scalars(
+        select(Device.report_interval_s).where(on_loan).group_by(Device.report_interval_s)
+    ).all()
+    total = 0
+    for interval in intervals:
+        bound = now - timedelta(seconds=interval + grace_s)
+        total += (
+            session.scalar(
+                select(func.count())
+                .select_from(Device)
+                .where(
+                    on_loan,
+                    Device.report_interval_s == interval,
+                    or_(Device.last_seen_at.is_(None), Device.last_seen_at < bound),
+                )
+            )
+            or 0
+        )
+    return total
 
 
 def open_flag_counts(session: Session) -> dict[str, dict[str, int]]:
@@ -252,15 +254,20 @@ def flag_queue(
 ) -> tuple[list[FlagRow], int]:
     """The flags matching the filter, most severe and oldest first, and how many match."""
     clauses = flag_filter(kind, reason, digibank_id, status)
-    joined = (
-        select(Flag.id)
-        .join(Device, Device.id == Flag.device_id)
-        .join(Location, Location.id == Device.location_id)
-        .outerjoin(Municipality, Municipality.id == Location.municipality_id)
-        .where(and_(*clauses))
-    )
-    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
     severity_rank = case({"critical": 0, "warning": 1}, value=Flag.severity, else_=2)
+    # Count and pick the page on the flags table alone (joining only for a digibank filter),
+    # then join the page's rows: the joins cost 50 rows, not every unresolved flag.
+    picked = select(Flag.id).where(and_(*clauses))
+    if digibank_id is not None:
+        picked = (
+            picked.join(Device, Device.id == Flag.device_id)
+            .join(Location, Location.id == Device.location_id)
+            .join(Municipality, Municipality.id == Location.municipality_id)
+        )
+    total = session.scalar(select(func.count()).select_from(picked.subquery())) or 0
+    page = (
+        picked.order_by(severity_rank, Flag.opened_at, Flag.id).offset(offset).limit(limit)
+    ).subquery()
     stmt = (
         select(
             Flag.id,
@@ -276,14 +283,12 @@ def flag_queue(
             Location.name,
             Digibank.name,
         )
+        .join(page, page.c.id == Flag.id)
         .join(Device, Device.id == Flag.device_id)
         .join(Location, Location.id == Device.location_id)
         .outerjoin(Municipality, Municipality.id == Location.municipality_id)
         .outerjoin(Digibank, Digibank.id == Municipality.digibank_id)
-        .where(and_(*clauses))
         .order_by(severity_rank, Flag.opened_at, Flag.id)
-        .offset(offset)
-        .limit(limit)
     )
     rows = [FlagRow(*r) for r in session.execute(stmt)]
     return rows, total

@@ -1,0 +1,110 @@
+"""The dashboard's aggregate queries on a real migrated database (SQLite; PostgreSQL when set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+
+from server.core.config import load_settings
+from server.core.db import make_engine, make_sessionmaker
+from server.core.migrate import upgrade
+from server.dashboard import queries
+from server.dashboard.reach_cache import ReachCache
+from server.demo_fleet import seed_fleet
+from server.models import Device, Digibank, Flag
+from server.reach import reach
+from server.timeutil import utcnow
+from tests.dashboard.conftest import add_flag
+
+PG_URL = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
+BACKENDS = (
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
+)
+
+
+@pytest.fixture(params=BACKENDS)
+def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
+    """A session on a migrated database holding a small demo fleet."""
+    drop = None
+    if request.param == "sqlite":
+        settings = load_settings(data_dir=tmp_path, database_url="")
+    else:
+        name = f"digibank_dash_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+                              isolation_level="AUTOCOMMIT")  # fmt: skip
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        settings = load_settings(
+            data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name
+        )
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    engine = make_engine(settings)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        seed_fleet(s, devices=40, seed=3)
+        s.commit()
+        yield s
+    engine.dispose()
+    if drop:
+        drop()
+
+
+def test_silent_on_loan_follows_each_devices_interval_plus_grace(session: Session) -> None:
+    now = utcnow()
+    loaned = session.scalars(
+        select(Device).where(Device.state == "on_loan").order_by(Device.id)
+    ).all()
+    assert len(loaned) >= 5
+    for d in loaned:
+        d.last_seen_at, d.report_interval_s = now - timedelta(seconds=60), 900  # all fresh
+    loaned[0].last_seen_at = now - timedelta(seconds=2000)  # 900 + 300 grace < 2000: silent
+    loaned[1].last_seen_at = None  # never reported: silent
+    loaned[2].report_interval_s, loaned[2].last_seen_at = 3600, now - timedelta(seconds=2000)
+    ready = session.scalars(select(Device).where(Device.state == "ready")).first()
+    assert ready is not None
+    ready.last_seen_at = now - timedelta(days=30)  # not on loan: never counted
+    session.flush()
+    assert queries.silent_on_loan(session, now, grace_s=300) == 2
+    assert queries.silent_on_loan(session, now, grace_s=3000) == 1
+
+
+def test_flag_queue_puts_critical_first_and_filters_by_digibank(session: Session) -> None:
+    loaned = session.scalars(
+        select(Device).where(Device.state == "on_loan").order_by(Device.id)
+    ).all()
+    add_flag(session, loaned[0], "disk_full", "warning")
+    add_flag(session, loaned[1], "smart_failed", "critical")
+    resolved = add_flag(session, loaned[2], "battery_health", "critical")
+    resolved.status = "resolved"
+    session.flush()
+    rows, total = queries.flag_queue(session)
+    assert total == 2 and [r.reason for r in rows] == ["smart_failed", "disk_full"]
+    bank = loaned[1].location.municipality.digibank_id  # type: ignore[union-attr]
+    rows, total = queries.flag_queue(session, digibank_id=bank)
+    assert "smart_failed" in [r.reason for r in rows] and total == len(rows)
+    assert all(r.digibank == session.get(Digibank, bank).name for r in rows)  # type: ignore[union-attr]
+    rows, total = queries.flag_queue(session, status="resolved")
+    assert (total, rows[0].reason) == (1, "battery_health")
+    assert queries.flag_reasons(session) == ["disk_full", "smart_failed"]
+    assert session.scalar(select(Flag.status).where(Flag.id == resolved.id)) == "resolved"
+
+
+def test_reach_cache_gives_the_reach_report_figures(session: Session) -> None:
+    session.commit()
+    factory = make_sessionmaker(session.get_bind())  # type: ignore[arg-type]
+    cached = ReachCache(factory, target=1000).get()
+    assert cached == reach(session, 1000)[0]
+    assert sum(r.adults for r in cached) > 0
