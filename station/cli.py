@@ -233,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``digibank-station``."""
     parser = argparse.ArgumentParser(prog="digibank-station", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details on stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # No subcommand starts the TUI on the real hardware.
+    parser.set_defaults(func=cmd_tui, simulate=False)
+    sub = parser.add_subparsers(dest="command", required=False)
     p = sub.add_parser("list", help="list attached devices")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)

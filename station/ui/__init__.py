@@ -1,0 +1,1 @@
+"""The technicians' Textual TUI: a thin layer over the headless engine."""

@@ -1,0 +1,133 @@
+"""The station TUI: a live table of devices and their jobs, keyboard first, over the engine.
+
+Hardware events and job progress arrive from other threads as messages; the work
+itself runs in the engine's job threads and in thread workers, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.logging import TextualHandler
+
+from station.grading import LendableRule, load_rule
+from station.ui.actions import DeviceActions
+from station.ui.i18n import LANGUAGES, text
+from station.ui.screens import CertificatesScreen, HelpScreen
+
+log = logging.getLogger(__name__)
+
+# (key, action, text key); every key is shown, described, in the footer.
+KEYS = (
+    ("i", "intake", "b_intake"),
+    ("d", "diagnose", "b_diagnose"),
+    ("w", "wipe", "b_wipe"),
+    ("g", "grade", "b_grade"),
+    ("p", "label", "b_label"),
+    ("r", "ready", "b_ready"),
+    ("x", "cancel_job", "b_cancel"),
+    ("c", "certificates", "b_certs"),
+    ("l", "language", "b_lang"),
+    ("question_mark", "help", "b_help"),
+    ("q", "quit", "b_quit"),
+)
+
+
+def main_bindings(language: str) -> list[BindingType]:
+    """The main screen's key bindings, described in ``language``."""
+    return [
+        Binding(
+            key, action, text(language, label), key_display="?" if key == "question_mark" else None
+        )
+        for key, action, label in KEYS
+    ]
+
+
+class StationApp(DeviceActions):
+    """Devices, jobs and their progress; every action one key away."""
+
+    CSS_PATH = "station.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = main_bindings("nl")
+
+    def on_mount(self) -> None:
+        """Bindings in the configured language, then the core's start-up."""
+        self._set_bindings()
+        super().on_mount()
+
+    def _set_bindings(self) -> None:
+        # Textual fixes binding descriptions per class; the station switches language at
+        # run time, so the app's own binding map is rebuilt in the new language.
+        self._bindings = BindingsMap(main_bindings(self.language))
+        self.refresh_bindings()
+
+    def action_language(self) -> None:
+        """Switch between Dutch and English."""
+        index = LANGUAGES.index(self.language) if self.language in LANGUAGES else 0
+        self.language = LANGUAGES[(index + 1) % len(LANGUAGES)]
+        self._set_bindings()
+        self.title = self.t("title")
+        self.sub_title = self.t("simulated") if self.simulated else ""
+        attached = [self.records[k] for k in self.attached.values() if k in self.records]
+        self.table.set_language(self.language, attached)
+        self._show_detail()
+
+    def action_help(self) -> None:
+        """Show the help screen."""
+        self.push_screen(HelpScreen(self.language))
+
+    def action_certificates(self) -> None:
+        """Show the issued certificates, each verified."""
+        directory = self.engine.cfg.certificate_dir
+        self.push_screen(CertificatesScreen(self.engine, directory, self.language))
+
+
+def setup_logging(log_file: Path, level: int = logging.INFO) -> None:
+    """Log to a file and to Textual's devtools handler, never to the terminal Textual owns."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=level, handlers=[file_handler, TextualHandler()], force=True)
+
+
+def grading_rule(env: dict[str, str] | None = None) -> LendableRule:
+    """The lendable rule from the station's TOML file ([grading] table), else the defaults."""
+    env = dict(os.environ) if env is None else env
+    path = env.get("DIGIBANK_STATION_CONFIG")
+    return load_rule(Path(path) if path else None)
+
+
+def build_app(station: Any, simulate: bool = False, language: str | None = None) -> StationApp:
+    """The app on the real hardware (default) or the simulated one."""
+    cfg = station.cfg
+    engine: Any
+    source: Any
+    if simulate:
+        from station.hw.simulated import simulated_engine
+
+        engine, source = simulated_engine(cfg, lambda event: None)
+    else:
+        from station.hw.udev import DeviceWatcher
+
+        engine = station
+        source = DeviceWatcher(lambda event: None, include_loop=cfg.allow_loop_devices)
+    return StationApp(
+        engine,
+        source,
+        language=language or cfg.language,
+        simulated=simulate,
+        rule=grading_rule(),
+    )
+
+
+def run(station: Any, simulate: bool = False) -> int:
+    """Start the TUI; logs go to <data_dir>/station.log."""
+    setup_logging(station.cfg.data_dir / "station.log")
+    app = build_app(station, simulate)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,284 @@
+"""The app's core: device records, hardware detection in a worker, job and fact messages.
+
+Nothing here blocks the UI thread: detection waits for uevents in a thread worker,
+device inspection (smartctl, server lookup) runs in its own worker, and the engine's
+job threads report through ``JobChanged`` messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Header, Log
+from textual.worker import get_current_worker
+
+from station.errors import ParseError, StationError, ToolError
+from station.grading import LendableRule
+from station.hw import smart
+from station.hw.blockdev import BlockDevice
+from station.hw.udev import (
+    DiskAttached,
+    DiskDetached,
+    MediaChanged,
+    StationEvent,
+    TabletAttached,
+    TabletDetached,
+)
+from station.jobs import JobRunner, JobSnapshot
+from station.records import diagnostics_job, wipe_job
+from station.sync import SyncWorker
+from station.ui.i18n import text
+from station.ui.messages import DeviceEvent, DeviceFacts, JobChanged, LogLine
+from station.ui.model import DeviceRecord, disk_key, slot_of, tablet_key
+from station.ui.widgets import DetailLine, DeviceTable, KeyBar
+
+log = logging.getLogger(__name__)
+
+
+class StationCore(App[int]):
+    """State and plumbing shared by the station's actions and screens."""
+
+    def __init__(
+        self,
+        engine: Any,
+        source: Any,
+        *,
+        language: str = "nl",
+        simulated: bool = False,
+        rule: LendableRule | None = None,
+    ) -> None:
+        super().__init__()
+        self.engine, self.source, self.language = engine, source, language
+        self.simulated = simulated
+        self.rule = rule or LendableRule()
+        self.records: dict[str, DeviceRecord] = {}
+        self.attached: dict[str, str] = {}  # kernel name / usb path -> record key
+        self._job_owner: dict[int, str] = {}
+        self._pending_owner: dict[str, str] = {}
+        self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)))
+        self.sync_worker: SyncWorker | None = None
+
+    def t(self, key: str, **values: object) -> str:
+        """Interface text in the current language."""
+        return text(self.language, key, **values)
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        """Header, device table, detail line, job log, key bindings."""
+        yield Header()
+        yield DeviceTable(self.language)
+        yield DetailLine(id="detail")
+        yield Log(id="log", max_lines=1000)
+        yield KeyBar(id="keys")
+
+    @property
+    def table(self) -> DeviceTable:
+        """The live device table."""
+        return self.query_one(DeviceTable)
+
+    def on_mount(self) -> None:
+        """Title, detection worker, background sync."""
+        self.title = self.t("title")
+        self.sub_title = self.t("simulated") if self.simulated else ""
+        self.query_one(DetailLine).show(None, self.language)
+        self.watch_hardware()
+        sync = getattr(self.engine, "sync", None)
+        if sync is not None and not self.simulated:
+            self.sync_worker = SyncWorker(sync, self.engine.cfg.sync_interval_s)
+            self.sync_worker.start()
+
+    def on_unmount(self) -> None:
+        """Stop detection and sync; running jobs are cancelled and end incomplete."""
+        self.workers.cancel_group(self, "detection")
+        self.jobs.shutdown(timeout=10)
+        if self.sync_worker is not None:
+            self.sync_worker.stop()
+
+    def write_log(self, line: str, *, warn: bool = False) -> None:
+        """Append a line to the job log pane and the station log file."""
+        (log.warning if warn else log.info)("%s", line)
+        self.query_one("#log", Log).write_line(("! " if warn else "") + line)
+
+    @on(LogLine)
+    def _log_line(self, message: LogLine) -> None:
+        self.write_log(message.line, warn=message.warn)
+
+    # -- detection -------------------------------------------------------------------------
+    @work(thread=True, group="detection", name="detection")
+    def watch_hardware(self) -> None:
+        """Turn the engine's device events into messages until the app stops."""
+        worker = get_current_worker()
+        events: queue.Queue[StationEvent] = queue.Queue()
+        self.source.on_event = events.put
+        try:
+            for event in self.source.start():
+                self.post_message(DeviceEvent(event))
+            while not worker.is_cancelled:
+                try:
+                    event = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self.post_message(DeviceEvent(event))
+        except Exception as exc:  # the edge of the detection loop: show it, never crash the UI
+            log.exception("device detection stopped")
+            self.post_message(LogLine(f"device detection stopped: {exc}", warn=True))
+        finally:
+            self.source.stop()
+
+    @on(DeviceEvent)
+    def _device_event(self, message: DeviceEvent) -> None:
+        event = message.event
+        if isinstance(event, DiskAttached | MediaChanged):
+            self._disk_seen(event.device)
+        elif isinstance(event, DiskDetached | TabletDetached):
+            name = event.name if isinstance(event, DiskDetached) else event.usb_path
+            key = self.attached.pop(name, None)
+            if key is None:
+                return
+            rec = self.records[key]
+            rec.attached = False
+            self.table.drop(key)
+            self.write_log(f"{rec.slot}: {self.t('detached')}")
+            self._show_detail()
+        elif isinstance(event, TabletAttached):
+            tab = event.tablet
+            key = tablet_key(tab)
+            rec = self.records.setdefault(key, DeviceRecord(key, slot=Path(tab.usb_path).name))
+            rec.tablet, rec.attached = tab, True
+            rec.smart = tab.procedure if tab.kind == "apple" else rec.smart
+            self.attached[tab.usb_path] = key
+            self.table.show(rec)
+            self.write_log(f"{rec.slot}: tablet {rec.make_model} {self.t('attached')}")
+
+    def _disk_seen(self, dev: BlockDevice) -> None:
+        known_name = self.attached.get(dev.name)
+        key = known_name or disk_key(dev)
+        new = known_name is None
+        rec = self.records.get(key)
+        if rec is None:
+            rec = self.records[key] = DeviceRecord(key, slot=slot_of(dev))
+        if new or rec.disk is None or not rec.disk.serial:
+            rec.disk = dev
+        else:  # keep a serial found by smartctl across media-change events
+            rec.disk = dev.with_serial(rec.disk.serial, rec.disk.serial_source)
+        rec.attached = True
+        self.attached[dev.name] = key
+        self.table.show(rec)
+        if new:
+            self.write_log(f"{rec.slot}: {rec.kind} {rec.make_model} {self.t('attached')}")
+            self.inspect_disk(key, dev)
+        self._show_detail()
+
+    @work(thread=True, group="inspect")
+    def inspect_disk(self, key: str, dev: BlockDevice) -> None:
+        """Serial from the drive, SMART verdict and server asset tag, off the UI thread."""
+        if self.simulated:
+            return
+        facts: dict[str, Any] = {}
+        if not dev.is_loop:
+            enriched = self.engine.enrich(dev)
+            if enriched.serial != dev.serial:
+                facts["disk"] = enriched
+            try:
+                summary, _ = smart.read_smart(self.engine.runner, dev.path)
+                facts["smart"] = summary.verdict
+            except (ToolError, ParseError) as exc:
+                log.info("no SMART for %s: %s", dev.path, exc)
+                facts["smart"] = "?"
+            dev = enriched
+        else:
+            facts["smart"] = "n/a"
+        sync = getattr(self.engine, "sync", None)
+        if sync is not None and dev.serial:
+            try:
+                found = sync.lookup(dev.serial)
+                if found:
+                    facts["asset_tag"] = str(found.get("asset_tag") or "")
+            except Exception as exc:  # an unreachable server must not stop the station
+                log.info("asset tag lookup for %s failed: %s", dev.serial, exc)
+        self.post_message(DeviceFacts(key, **facts))
+
+    @on(DeviceFacts)
+    def _device_facts(self, message: DeviceFacts) -> None:
+        rec = self.records.get(message.key)
+        if rec is None:
+            return
+        for name, value in message.facts.items():
+            setattr(rec, name, value)
+        if rec.attached:
+            self.table.show(rec)
+        self._show_detail()
+
+    # -- jobs ------------------------------------------------------------------------------
+    def submitting(self, rec: DeviceRecord, name: str) -> None:
+        """Remember whose job the next snapshot for ``name`` is (before submitting it)."""
+        self._pending_owner[name] = rec.key
+
+    @on(JobChanged)
+    def _job_changed(self, message: JobChanged) -> None:
+        snap = message.snapshot
+        key = self._job_owner.setdefault(
+            snap.id, self._pending_owner.get(snap.device) or self.attached.get(snap.device, "")
+        )
+        rec = self.records.get(key)
+        if rec is None:
+            return
+        rec.job = snap
+        if snap.finished:
+            self._job_finished(rec, snap)
+        elif snap.progress is None:
+            self.write_log(f"{rec.slot}: {snap.kind} {self.t('job_started')}")
+        if rec.attached:
+            self.table.show(rec)
+        self._show_detail()
+
+    def _job_finished(self, rec: DeviceRecord, snap: JobSnapshot) -> None:
+        result = snap.result
+        detail = snap.message
+        if snap.kind == "wipe":
+            rec.wipe_statuses.append(snap.state)
+            if snap.state != "passed":
+                rec.ready = False
+            path = getattr(result, "json_path", None)
+            if path is not None:
+                rec.certificates.append(path)
+                detail = f"{detail} certificate {path}".strip()
+                self.send(rec, wipe_job(result))
+        elif snap.kind == "diagnostics" and result is not None:
+            summary = getattr(result, "smart", None)
+            rec.smart = summary.verdict if summary else rec.smart or "?"
+            detail = "; ".join(result.findings) or detail
+            self.send(rec, diagnostics_job(result))
+        self.write_log(
+            f"{rec.slot}: {snap.kind} {snap.state} {detail}".rstrip(), warn=snap.state != "passed"
+        )
+
+    def send(self, rec: DeviceRecord, job: dict[str, Any]) -> None:
+        """Queue a result for the server (sent by the sync worker, kept if offline)."""
+        ref = rec.asset_tag or rec.serial
+        try:
+            queued = self.engine.queue_job(ref, job)
+        except (OSError, StationError) as exc:
+            self.write_log(f"{rec.slot}: could not queue the result: {exc}", warn=True)
+            return
+        if queued and self.sync_worker is not None:
+            self.sync_worker.wake()
+
+    # -- selection -------------------------------------------------------------------------
+    def selected(self) -> DeviceRecord | None:
+        """The attached device under the cursor."""
+        key = self.table.selected_key()
+        rec = self.records.get(key) if key else None
+        return rec if rec is not None and rec.attached else None
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        self.query_one(DetailLine).show(self.selected(), self.language)
