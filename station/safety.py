@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.errors import SafetyRefusal
-from station.hw.blockdev import SYS_BLOCK, BlockDevice
+from station.errors import DeviceError, SafetyRefusal
+from station.hw.blockdev import SYS_BLOCK, BlockDevice, read_block_device
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +169,31 @@ def refusal_reasons(
         reasons.append(f"{dev.name} is read-only")
     if dev.size_bytes == 0:
         reasons.append(f"{dev.name} has no media (size 0)")
+    reasons.extend(_backing_reasons(dev, state, sys_block))
     if not reasons:
         reasons.extend(_exclusive_open_reason(dev))
     return reasons
+
+
+def _backing_reasons(dev: BlockDevice, state: SystemState, sys_block: Path) -> list[str]:
+    """A loop device over another block device is as protected as that device."""
+    if not (dev.is_loop and dev.backing_file.startswith("/dev/")):
+        return []
+    try:
+        backing = read_block_device(_whole_disk(dev.backing_file, sys_block), sys_block)
+    except DeviceError as exc:
+        return [f"{dev.name} is backed by {dev.backing_file}, which cannot be checked: {exc}"]
+    inner = refusal_reasons(backing, state, sys_block)
+    return [f"{dev.name} is backed by {backing.path}: {reason}" for reason in inner]
+
+
+def _whole_disk(path: str, sys_block: Path) -> str:
+    """The whole disk a block device path belongs to (a partition's parent)."""
+    name = os.path.basename(os.path.realpath(path))
+    sysdir = sys_block / name
+    if (sysdir / "partition").exists():
+        return sysdir.resolve().parent.name
+    return name
 
 
 def _exclusive_open_reason(dev: BlockDevice) -> list[str]:

@@ -112,3 +112,22 @@ def test_active_swap_is_refused(station, make_loop):
     finally:
         subprocess.run(["swapoff", path], check=True)
     assert any("in use as swap" in r for r in excinfo.value.reasons)
+
+
+@pytest.mark.root
+def test_a_loop_device_over_a_mounted_disk_is_refused(station, make_loop, tmp_path):
+    inner = make_loop(64, fill=None)
+    subprocess.run(["mkfs.ext4", "-q", "-F", inner], check=True)
+    outer = subprocess.run(
+        ["losetup", "-f", "--show", inner], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    subprocess.run(["mount", inner, str(mnt)], check=True)
+    try:
+        dev = station.resolve(outer)
+        reasons = station.refusals(dev)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+        subprocess.run(["losetup", "-d", outer], check=True)
+    assert any(f"backed by {inner}" in r and "mounted on" in r for r in reasons)
