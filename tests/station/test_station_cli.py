@@ -129,3 +129,24 @@ def test_a_method_the_device_does_not_offer_is_a_clear_error(tmp_path, make_loop
     assert res.stdout == ""
     with open(path, "rb") as fh:
         assert fh.read(4) == b"\xa5" * 4  # untouched
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_ctrl_c_mid_wipe_records_an_incomplete_wipe_and_fails(tmp_path, make_loop):
+    import signal
+
+    path = make_loop(1024, fill=None)
+    env = {**os.environ, "DIGIBANK_STATION_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [str(CLI), "wipe", path, "--method", "overwrite", "--confirm", os.path.basename(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # the first progress line: the wipe is writing
+    assert first.startswith("write")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    cert = json.loads(Path(out.strip().splitlines()[-1]).read_text())["certificate"]
+    assert cert["status"] == "incomplete" and "cancelled" in cert["status_reason"]
