@@ -162,7 +162,7 @@ def run_demo(
     stop = stop or threading.Event()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     say(f"data folder: {settings.data_dir.resolve()}")
-    prepare_database(settings)
+    admin_password = prepare_database(settings)
     password, loaned = prepare_fleet(settings, devices)
     broker = start_broker(settings)
     children: list[subprocess.Popen[bytes]] = []
@@ -205,6 +205,9 @@ def run_demo(
             f"\n    dashboard: {url}/\n    username:  {DEMO_USER}\n    password:  {password}\n",
             flush=True,
         )
+        if admin_password:
+            say("the hub's first manager account was created too; shown only once:")
+            print(f"    username:  admin\n    password:  {admin_password}\n", flush=True)
         say("flags appear within a minute as reports arrive; press Ctrl-C to stop")
         while not stop.wait(1.0):
             for child in children:

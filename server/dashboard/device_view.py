@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from typing import Any, TypeGuard
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from server.dashboard.health_sql import report_figures
 from server.models import (
     ConditionRecord,
     Device,
     DeviceEvent,
     Flag,
     HealthDaily,
-    HealthReportRow,
     JobResult,
     Loan,
 )
@@ -147,12 +147,7 @@ def _note(text: str | None) -> str:
 
 def health_series(session: Session, device_id: int) -> dict[str, list[tuple[datetime, float]]]:
     """The five plotted figures over time: daily roll-ups, then the latest raw reports."""
-    raw = session.execute(
-        select(HealthReportRow.measured_at, HealthReportRow.payload)
-        .where(HealthReportRow.device_id == device_id)
-        .order_by(HealthReportRow.measured_at.desc())
-        .limit(RAW_POINTS)
-    ).all()
+    raw = report_figures(session, device_id, RAW_POINTS)
     series: dict[str, list[tuple[datetime, float]]] = {k: [] for k in SERIES}
     oldest_raw = raw[-1][0] if raw else None
     daily = select(HealthDaily).where(HealthDaily.device_id == device_id).order_by(HealthDaily.day)
@@ -169,8 +164,8 @@ def health_series(session: Session, device_id: int) -> dict[str, list[tuple[date
             day.disk_free_pct_min,
             day.temperature_max,
         )
-    for measured_at, payload in reversed(raw):
-        _add(series, measured_at, *figures(payload))
+    for measured_at, *values in reversed(raw):
+        _add(series, measured_at, *values)
     return series
 
 
@@ -178,32 +173,3 @@ def _add(series: dict[str, list[tuple[datetime, float]]], at: datetime, *values:
     for name, value in zip(SERIES, values, strict=True):
         if isinstance(value, int | float):
             series[name].append((at, float(value)))
-
-
-def figures(payload: dict[str, Any]) -> tuple[float | None, ...]:
-    """(battery health, charge, worst disk wear, least free space %, hottest temperature)."""
-    battery = payload.get("battery") or {}
-    health = battery.get("health_pct")
-    if health is None and battery.get("design_capacity_wh") and battery.get("full_capacity_wh"):
-        health = 100.0 * battery["full_capacity_wh"] / battery["design_capacity_wh"]
-    disks = [d for d in payload.get("disks") or [] if isinstance(d, dict)]
-    wear: list[float] = [d["percentage_used"] for d in disks if _num(d.get("percentage_used"))]
-    free = [
-        100.0 * d["free_bytes"] / d["size_bytes"]
-        for d in disks
-        if _num(d.get("free_bytes")) and _num(d.get("size_bytes")) and d["size_bytes"] > 0
-    ]
-    temps_obj = payload.get("temperatures") or {}
-    temps = [t for t in (temps_obj.get("cpu_c"), temps_obj.get("disk_c")) if _num(t)]
-    temps += [d["temperature_c"] for d in disks if _num(d.get("temperature_c"))]
-    return (
-        health,
-        battery.get("charge_pct"),
-        max(wear) if wear else None,
-        min(free) if free else None,
-        max(temps) if temps else None,
-    )
-
-
-def _num(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)

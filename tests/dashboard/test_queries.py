@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from agent.report import Battery, Disk, HealthReport, Temperatures
 from server.core.config import load_settings
 from server.core.db import make_engine, make_sessionmaker
 from server.core.migrate import upgrade
 from server.dashboard import queries
+from server.dashboard.device_view import health_series
 from server.dashboard.reach_cache import ReachCache
 from server.demo_fleet import seed_fleet
-from server.models import Device, Digibank, Flag
+from server.models import Device, Digibank, Flag, HealthReportRow
 from server.reach import reach
 from server.timeutil import utcnow
 from tests.dashboard.conftest import add_flag
@@ -37,8 +39,10 @@ def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]
         settings = load_settings(data_dir=tmp_path, database_url="")
     else:
         name = f"digibank_dash_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-                              isolation_level="AUTOCOMMIT")  # fmt: skip
+        admin = create_engine(
+            PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+            isolation_level="AUTOCOMMIT",
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         settings = load_settings(
@@ -108,3 +112,44 @@ def test_reach_cache_gives_the_reach_report_figures(session: Session) -> None:
     cached = ReachCache(factory, target=1000).get()
     assert cached == reach(session, 1000)[0]
     assert sum(r.adults for r in cached) > 0
+
+
+def test_health_series_takes_the_worst_disk_and_hottest_sensor(session: Session) -> None:
+    device = session.scalars(select(Device).where(Device.state == "on_loan")).first()
+    assert device is not None
+    start = utcnow() - timedelta(hours=2)
+    reports = [
+        HealthReport(
+            device_id=str(device.id),
+            seq=0,
+            measured_at=start,
+            agent_version="1",
+            battery=Battery(charge_pct=40.0, design_capacity_wh=50.0, full_capacity_wh=40.0),
+            disks=(
+                Disk(size_bytes=200, free_bytes=50, percentage_used=7, temperature_c=41.0),
+                Disk(size_bytes=100, free_bytes=5, percentage_used=12),
+            ),
+            temperatures=Temperatures(cpu_c=88.5, disk_c=39.0),
+        ),
+        HealthReport(
+            device_id=str(device.id),
+            seq=1,
+            measured_at=start + timedelta(hours=1),
+            agent_version="1",
+            battery=Battery(charge_pct=90.0, health_pct=79.5),
+        ),
+    ]
+    for r in reports:
+        session.add(
+            HealthReportRow(
+                device_id=device.id, seq=r.seq, measured_at=r.measured_at, payload=r.to_dict()
+            )
+        )
+    session.flush()
+    series = health_series(session, device.id)
+    assert [v for _, v in series["battery_health"]] == [80.0, 79.5]  # full/design, then given
+    assert [v for _, v in series["battery_charge"]] == [40.0, 90.0]
+    assert [v for _, v in series["disk_wear"]] == [12.0]
+    assert [v for _, v in series["free_space"]] == [5.0]
+    assert [v for _, v in series["temperature"]] == [88.5]
+    assert series["battery_health"][0][0] == reports[0].measured_at

@@ -1,0 +1,80 @@
+"""The five plotted health figures, extracted from stored report payloads by the database.
+
+Decoding a hundred JSON payloads in Python costs more than the whole query, so SQLite's
+json_extract/json_each and PostgreSQL's json operators pick the figures out instead.
+Each row: (measured_at, battery health %, charge %, worst disk wear %, least free space %,
+hottest temperature °C); None where a report lacks the fact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, text
+from sqlalchemy.orm import Session
+
+from server.models import UTCDateTime
+
+_SQLITE = """
+SELECT measured_at,
+  coalesce(json_extract(payload, '$.battery.health_pct'),
+           100.0 * json_extract(payload, '$.battery.full_capacity_wh')
+                 / nullif(json_extract(payload, '$.battery.design_capacity_wh'), 0)) AS health,
+  json_extract(payload, '$.battery.charge_pct') AS charge,
+  (SELECT max(json_extract(d.value, '$.percentage_used'))
+     FROM json_each(payload, '$.disks') AS d) AS wear,
+  (SELECT min(100.0 * json_extract(d.value, '$.free_bytes') / json_extract(d.value, '$.size_bytes'))
+     FROM json_each(payload, '$.disks') AS d
+    WHERE json_extract(d.value, '$.size_bytes') > 0) AS free,
+  (SELECT max(v) FROM (
+     SELECT json_extract(payload, '$.temperatures.cpu_c') AS v
+     UNION ALL SELECT json_extract(payload, '$.temperatures.disk_c')
+     UNION ALL SELECT json_extract(d.value, '$.temperature_c')
+       FROM json_each(payload, '$.disks') AS d)) AS temp
+FROM health_reports
+WHERE device_id = :device_id
+ORDER BY measured_at DESC
+LIMIT :limit
+"""
+
+_POSTGRES = """
+SELECT measured_at,
+  coalesce((payload->'battery'->>'health_pct')::float,
+           100.0 * (payload->'battery'->>'full_capacity_wh')::float
+                 / nullif((payload->'battery'->>'design_capacity_wh')::float, 0)) AS health,
+  (payload->'battery'->>'charge_pct')::float AS charge,
+  (SELECT max((d->>'percentage_used')::float)
+     FROM json_array_elements(CASE WHEN json_typeof(payload->'disks') = 'array'
+                                   THEN payload->'disks' END) AS d) AS wear,
+  (SELECT min(100.0 * (d->>'free_bytes')::float / (d->>'size_bytes')::float)
+     FROM json_array_elements(CASE WHEN json_typeof(payload->'disks') = 'array'
+                                   THEN payload->'disks' END) AS d
+    WHERE (d->>'size_bytes')::float > 0) AS free,
+  (SELECT max(v) FROM (
+     SELECT (payload->'temperatures'->>'cpu_c')::float AS v
+     UNION ALL SELECT (payload->'temperatures'->>'disk_c')::float
+     UNION ALL SELECT (d->>'temperature_c')::float
+       FROM json_array_elements(CASE WHEN json_typeof(payload->'disks') = 'array'
+                                     THEN payload->'disks' END) AS d) AS t) AS temp
+FROM health_reports
+WHERE device_id = :device_id
+ORDER BY measured_at DESC
+LIMIT :limit
+"""
+
+
+def report_figures(
+    session: Session, device_id: int, limit: int
+) -> list[tuple[datetime, float | None, float | None, float | None, float | None, float | None]]:
+    """The device's latest `limit` reports as figures, newest first."""
+    sql = _SQLITE if session.get_bind().dialect.name == "sqlite" else _POSTGRES
+    stmt = text(sql).columns(
+        measured_at=UTCDateTime(),
+        health=Float(),
+        charge=Float(),
+        wear=Float(),
+        free=Float(),
+        temp=Float(),
+    )
+    rows = session.execute(stmt, {"device_id": device_id, "limit": limit})
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
