@@ -196,7 +196,7 @@ def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
 
 def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
     """Diagnose a disk (SMART, full-surface read scan) or an Android tablet (by adb serial)."""
-    from station.diagnostics import diagnose_disk, diagnose_tablet
+    from station.diagnostics import diagnose_tablet
     from station.hw.adb import Adb
 
     try:
@@ -210,9 +210,7 @@ def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
         tablet = diagnose_tablet(station, args.device)
         print(json.dumps(tablet.to_dict(), indent=2))
         return EXIT_OK if tablet.status == "passed" else EXIT_FAILED
-    result = diagnose_disk(
-        station, dev, surface_scan_wanted=not args.no_scan, on_progress=StderrProgress()
-    )
+    result = station.diagnose(dev, surface_scan=not args.no_scan, on_progress=StderrProgress())
     print(json.dumps(result.to_dict(), indent=2))
     _send(station, args.device_ref, diagnostics_job(result))
     return EXIT_OK if result.status == "passed" else EXIT_FAILED

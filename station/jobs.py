@@ -182,11 +182,10 @@ def submit_diagnose(
     runner: JobRunner, station: Any, dev: BlockDevice, surface_scan: bool = True
 ) -> int:
     """Diagnose a disk in a job."""
-    from station.diagnostics import diagnose_disk
 
     def body(cancel: threading.Event, on_progress: ProgressCallback) -> Any:
-        return diagnose_disk(
-            station, dev, surface_scan_wanted=surface_scan, cancel=cancel, on_progress=on_progress
+        return station.diagnose(
+            dev, surface_scan=surface_scan, cancel=cancel, on_progress=on_progress
         )
 
     return runner.submit("diagnostics", dev.name, body)

@@ -7,7 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -20,8 +20,12 @@ from station.hw import smart
 from station.hw.blockdev import SYS_BLOCK, BlockDevice, list_disks, read_block_device
 from station.hw.runner import CommandResult, CommandRunner, SubprocessRunner, tool_version
 from station.methods import Capabilities, detect
+from station.results import ResultStore
 from station.sync import Outbox, ServerSync
 from station.wipe import WipeOutcome, run_clear
+
+if TYPE_CHECKING:
+    from station.diagnostics import DiskDiagnosis
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ class Station:
         self.runner = runner or SubprocessRunner()
         self.sys_block = sys_block
         self.evidence = EvidenceStore(cfg.evidence_dir)
+        self.results = ResultStore(cfg.data_dir / "results")
         self._versions: dict[str, str] = {}
         self._lock = threading.Lock()
         self._key: Ed25519PrivateKey | None = None
@@ -164,6 +169,23 @@ class Station:
             if self._key is None:
                 self._key = keys.load_or_create_key(self.cfg.key_dir)
             return self._key
+
+    def diagnose(
+        self,
+        dev: BlockDevice,
+        *,
+        surface_scan: bool = True,
+        cancel: threading.Event | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> DiskDiagnosis:
+        """Diagnose a disk and keep the result (pointing to its evidence)."""
+        from station.diagnostics import diagnose_disk
+
+        diag = diagnose_disk(
+            self, dev, surface_scan_wanted=surface_scan, cancel=cancel, on_progress=on_progress
+        )
+        self.results.save("diagnostics", dev.serial or dev.name, diag.to_dict())
+        return diag
 
     def queue_job(self, device_ref: str, job: dict[str, Any]) -> bool:
         """Queue a job record for the server (False when no server is configured)."""

@@ -33,6 +33,17 @@ def test_surface_scan_reads_every_byte_and_keeps_smartctl_evidence(station, make
 
 
 @pytest.mark.root
+def test_station_keeps_the_diagnosis_as_a_read_only_result(station, make_loop):
+    dev = station.resolve(make_loop(16))
+    diag = station.diagnose(dev, surface_scan=False)
+    (path,) = station.results.list("diagnostics")
+    stored = json.loads(path.read_text())
+    assert stored["subject"] == dev.name and stored["result"]["status"] == diag.status
+    assert stored["result"]["evidence"][0]["sha256"] == diag.evidence[0].sha256
+    assert os.stat(path).st_mode & 0o222 == 0
+
+
+@pytest.mark.root
 def test_failing_smart_fails_the_diagnosis(cfg, make_loop, data_dir):
     path = make_loop(16)
     runner = ReplayRunner(
