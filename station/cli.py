@@ -16,6 +16,7 @@ from typing import Any
 
 from station import keys
 from station.blockio import Progress
+from station.cli_grade import add_commands as add_grade_commands
 from station.config import load_config
 from station.errors import DeviceError, SafetyRefusal, StationError
 from station.records import diagnostics_job, wipe_job
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sync)
     p = sub.add_parser("pubkey", help="print the station's public key")
     p.set_defaults(func=cmd_pubkey)
+    add_grade_commands(sub)
     p = sub.add_parser("tui", help="start the technicians' TUI")
     p.add_argument(
         "--simulate", action="store_true", help="simulated hardware for demos and training"
