@@ -1,4 +1,4 @@
-"""Grade, ready and label from the CLI: never ready after an interrupted wipe, ready after a passed one."""
+"""Grade, ready and label from the CLI: never ready after an interrupted wipe."""
 
 from __future__ import annotations
 
