@@ -153,3 +153,35 @@ def test_tablet_diagnosis_reports_battery_storage_and_frp_risk(cfg):
     assert FRP_ADVICE in diag.findings
     assert {e.command for e in diag.evidence} >= {"adb -s R52N10ABCDE shell dumpsys battery"}
     assert "someone" not in str(diag.to_dict())
+
+
+def _usb_device(root: Path, name: str, vendor: str, product: str, interfaces=()) -> Path:
+    dev = root / name
+    dev.mkdir(parents=True)
+    for attr, value in (("idVendor", vendor), ("idProduct", "4ee7"), ("product", product),
+                        ("manufacturer", "Acme"), ("serial", f"SN-{name}")):  # fmt: skip
+        (dev / attr).write_text(value + "\n")
+    for i, (cls, sub, proto) in enumerate(interfaces):
+        intf = dev / f"{name}:1.{i}"
+        intf.mkdir()
+        (intf / "bInterfaceClass").write_text(cls + "\n")
+        (intf / "bInterfaceSubClass").write_text(sub + "\n")
+        (intf / "bInterfaceProtocol").write_text(proto + "\n")
+    return dev
+
+
+def test_tablets_are_recognised_on_the_usb_bus(tmp_path):
+    """A sysfs-shaped tree: the attribute names and interface triple are the kernel's."""
+    from station.hw.usb import list_tablets
+
+    _usb_device(tmp_path, "1-1", "18d1", "Pixel Tablet", [("06", "01", "01"), ("ff", "42", "01")])
+    _usb_device(tmp_path, "1-2", "05ac", "iPad")
+    _usb_device(tmp_path, "1-3", "046d", "USB Keyboard", [("03", "01", "01")])
+    _usb_device(tmp_path, "1-4", "04e8", "Galaxy Tab (MTP only)", [("06", "01", "01")])
+    tablets = {t.product: t for t in list_tablets(tmp_path)}
+    assert set(tablets) == {"Pixel Tablet", "iPad"}
+    assert (
+        tablets["Pixel Tablet"].kind == "android-adb" and tablets["Pixel Tablet"].procedure == "adb"
+    )
+    assert tablets["iPad"].kind == "apple"
+    assert tablets["iPad"].procedure.startswith(("needs manual procedure", "pymobiledevice3"))
