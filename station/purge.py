@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from station.blockio import BadRegion, Progress, ProgressCallback
 from station.errors import ParseError, ToolError
 from station.evidence import EvidenceRef
-from station.hw import nvme
+from station.hw import hdparm, nvme
 from station.hw.blockdev import BlockDevice, is_same_device_present
 from station.hw.hdparm import HiddenAreas
 from station.methods import MethodOption
@@ -141,18 +141,24 @@ def purge_commands(option: MethodOption, dev: BlockDevice) -> list[list[str]]:
     return table[option.name]
 
 
+def _sanitize_state(station: Station, dev: BlockDevice) -> tuple[float, str]:
+    """(progress 0..1, state) of a running NVMe or ATA sanitize."""
+    if dev.transport == "nvme":
+        argv = ["nvme", "sanitize-log", nvme.controller_path(dev.name), "-o", "json"]
+        return nvme.parse_sanitize_log(station.runner.run(argv, timeout=30).stdout)
+    res = station.runner.run(["hdparm", "--sanitize-status", dev.path], timeout=30)
+    return hdparm.parse_sanitize_status(res.stdout)
+
+
 def _wait_for_sanitize(
     station: Station, dev: BlockDevice, on_progress: ProgressCallback | None
 ) -> str:
-    """Poll the NVMe sanitize log until done; return '' or why it failed."""
+    """Poll the drive until its sanitize is done; return '' or why it failed."""
     start = time.monotonic()
     while True:
-        res = station.runner.run(
-            ["nvme", "sanitize-log", nvme.controller_path(dev.name), "-o", "json"], timeout=30
-        )
         try:
-            fraction, state = nvme.parse_sanitize_log(res.stdout)
-        except ParseError as exc:
+            fraction, state = _sanitize_state(station, dev)
+        except (ParseError, ToolError) as exc:
             return f"cannot read sanitize progress: {exc}"
         if on_progress:
             total = 1000
@@ -196,7 +202,7 @@ def run_purge(
                 raise ToolError(
                     f"{res.command_line} failed ({res.returncode}): {res.stderr.strip()[:300]}"
                 )
-        if option.name.startswith("nvme-sanitize"):
+        if "sanitize" in option.name:  # the drive works on after the command returns
             failure = _wait_for_sanitize(station, dev, on_progress)
             if failure:
                 raise ToolError(failure)

@@ -172,3 +172,18 @@ def detect_hidden_areas(
         note="" if real is not None else "DCO not reported by the drive",
     )
     return areas, outputs
+
+
+def parse_sanitize_status(text: str) -> tuple[float, str]:
+    """Parse ``hdparm --sanitize-status``: (progress 0..1, state in words)."""
+    state_line = re.search(r"State:\s*(.+)", text)
+    if not state_line:
+        raise ParseError("hdparm --sanitize-status output has no State line")
+    state = state_line.group(1)
+    progress = re.search(r"Progress:.*?\((\d+)%\)", text)
+    fraction = int(progress.group(1)) / 100 if progress else 0.0
+    if "In Process" in state:
+        return fraction, "in progress"
+    if re.search(r"fail|error", state, re.I) or re.search(r"completed with error", text, re.I):
+        return fraction, "failed"
+    return 1.0, "completed"

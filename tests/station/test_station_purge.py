@@ -123,3 +123,13 @@ def test_read_samples_sees_uniform_zeroes(make_loop, station):
     dev = station.resolve(make_loop(16, fill=b"\0"))
     samples = read_samples(dev, sample_offsets(dev.size_bytes, count=10))
     assert samples and all(s.uniform for s in samples)
+
+
+def test_ata_sanitize_status_lines():
+    """Format examples after hdparm's sanitize status printout (no real capture exists)."""
+    from station.hw.hdparm import parse_sanitize_status
+
+    running = "Sanitize status:\n    State:    SD2 Sanitize operation In Process\n    Progress: 0x3e7e (24%)\n"
+    assert parse_sanitize_status(running) == (0.24, "in progress")
+    assert parse_sanitize_status("    State:    SD0 Sanitize Idle\n")[1] == "completed"
+    assert parse_sanitize_status("    State:    SD3 Sanitize Device Error\n")[1] == "failed"
