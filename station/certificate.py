@@ -38,7 +38,8 @@ def canonical(body: dict[str, Any]) -> bytes:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="seconds")
+    # Milliseconds: two wipes of one disk in the same second must still sort in order.
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def build_body(outcome: WipeOutcome, cfg: StationConfig, asset_tag: str = "") -> dict[str, Any]:
@@ -161,7 +162,7 @@ def save(document: dict[str, Any], directory: Path) -> Path:
         or "device"
     )
     slug = re.sub(r"[^A-Za-z0-9_-]+", "_", str(who))[-32:]
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = directory / f"{stamp}-{slug}-{body['certificate_id'][:8]}.json"
     directory.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as fh:

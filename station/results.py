@@ -22,7 +22,7 @@ class ResultStore:
 
     def save(self, kind: str, subject: str, data: dict[str, Any]) -> Path:
         """Store one result (kind: diagnostics, grade...; subject: a device name or serial)."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         slug = re.sub(r"[^A-Za-z0-9_-]+", "_", subject)[-32:] or "device"
         path = self.root / f"{stamp}-{kind}-{slug}-{uuid.uuid4().hex[:8]}.json"
         self.root.mkdir(parents=True, exist_ok=True)
