@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.report import shared_subscription
 from server.core.config import Settings
 from server.core.db import make_engine, make_sessionmaker
-from server.ingest_batch import BatchContext, BatchResult, Incoming, store_batch
+from server.ingest_batch import BatchContext, BatchResult, Incoming, classify, store_batch
 from server.mqtt_account import server_account
 from server.rules import Thresholds
 from server.timeutil import utcnow
@@ -169,9 +169,15 @@ class IngestService:
             log.warning("ingest %s disconnected (%s); reconnecting", self.client_id, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(
-            Incoming(msg.topic, msg.payload, msg.mid, self._generation, time.monotonic())
-        )
+        incoming = Incoming(msg.topic, msg.payload, msg.mid, self._generation, time.monotonic())
+        # Validate here, in the network thread: it then overlaps the worker's commits (the
+        # database drivers release the GIL while they wait or work in C).
+        try:
+            incoming.checked = classify(incoming)
+        except Exception:  # the loop's edge: a validator bug must not drop the connection
+            log.exception("ingest: validating a message on %s failed", msg.topic)
+            incoming.checked = "invalid"
+        self._queue.put(incoming)
 
     # --- worker -----------------------------------------------------------------------------
 

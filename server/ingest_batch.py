@@ -57,15 +57,30 @@ DUPLICATE = "duplicate"
 _REPORT_REASONS = REPORT_REPAIR_REASONS | {RETIRED_REPORTING}
 
 
-@dataclass(frozen=True)
+@dataclass
+class Valid:
+    """A report that passed the contract, with its device id and the JSON text it came as."""
+
+    device_id: int
+    report: HealthReport
+    data: dict[str, Any]
+    text: str
+
+
+@dataclass
 class Incoming:
-    """One received MQTT message, with what is needed to acknowledge it later."""
+    """One received MQTT message, with what is needed to acknowledge it later.
+
+    `checked` holds `classify`'s verdict when it was already taken (ingest does that in the
+    network thread, so validation overlaps the worker's database waits).
+    """
 
     topic: str
     payload: bytes | bytearray
     mid: int = 0
     generation: int = 0
     received: float = 0.0
+    checked: Valid | str | None = None
 
 
 @dataclass
@@ -78,14 +93,6 @@ class BatchResult:
     newest_measured: datetime | None = None
 
 
-@dataclass
-class _Valid:
-    device_id: int
-    report: HealthReport
-    data: dict[str, Any]
-    text: str
-
-
 @dataclass(frozen=True)
 class BatchContext:
     """Settings a batch needs, fixed for the life of an ingest process."""
@@ -94,7 +101,7 @@ class BatchContext:
     autoresolve_after: int
 
 
-def classify(message: Incoming) -> _Valid | str:
+def classify(message: Incoming) -> Valid | str:
     """A validated report, or the reason (one of DROP_REASONS) to drop the message."""
     try:
         topic_id, kind = device_id_from_topic(message.topic)
@@ -124,7 +131,7 @@ def classify(message: Incoming) -> _Valid | str:
         return "spoofed"
     if not topic_id.isdigit() or len(topic_id) > 18:
         return "unknown_device"
-    return _Valid(int(topic_id), report, data, text)
+    return Valid(int(topic_id), report, data, text)
 
 
 def store_batch(
@@ -132,9 +139,9 @@ def store_batch(
 ) -> BatchResult:
     """Validate, store and evaluate a batch in one transaction; committed on return."""
     result = BatchResult()
-    valid: dict[tuple[int, int], _Valid] = {}
+    valid: dict[tuple[int, int], Valid] = {}
     for message in messages:
-        outcome = classify(message)
+        outcome = message.checked if message.checked is not None else classify(message)
         if isinstance(outcome, str):
             result.drops[outcome] += 1
             continue
@@ -152,7 +159,7 @@ def store_batch(
 
 
 def _store(
-    session: Session, valid: dict[tuple[int, int], _Valid], ctx: BatchContext, result: BatchResult
+    session: Session, valid: dict[tuple[int, int], Valid], ctx: BatchContext, result: BatchResult
 ) -> None:
     sql = HotSQL(session.get_bind().dialect.name)
     conn = session.connection()
@@ -171,7 +178,7 @@ def _store(
     new_keys = sql.insert_reports(conn, rows)
     result.stored += len(new_keys)
     result.duplicates += len(valid) - len(new_keys)
-    by_device: dict[int, list[_Valid]] = {}
+    by_device: dict[int, list[Valid]] = {}
     for key in sorted(new_keys):
         by_device.setdefault(key[0], []).append(valid[key])
     _apply(session, sql, by_device, devices, ctx, now, result)
@@ -180,7 +187,7 @@ def _store(
 def _apply(
     session: Session,
     sql: HotSQL,
-    by_device: dict[int, list[_Valid]],
+    by_device: dict[int, list[Valid]],
     devices: dict[int, tuple[str, int | None]],
     ctx: BatchContext,
     now: datetime,
@@ -190,7 +197,7 @@ def _apply(
     conn = session.connection()
     fresh: list[tuple[Any, int, str, int]] = []
     seen_only: list[tuple[Any, int]] = []
-    newer: dict[int, list[_Valid]] = {}
+    newer: dict[int, list[Valid]] = {}
     for device_id, items in by_device.items():
         last_seq = devices[device_id][1]
         # An old report arriving late is stored, but rules and snapshot follow the newest.
@@ -227,7 +234,7 @@ def _apply(
 def _evaluate(
     conn: Connection,
     sql: HotSQL,
-    newer: dict[int, list[_Valid]],
+    newer: dict[int, list[Valid]],
     devices: dict[int, tuple[str, int | None]],
     ctx: BatchContext,
 ) -> dict[int, list[list[Finding]]]:
