@@ -151,6 +151,10 @@ class IntakeDialog(ModalScreen[IntakeRequest | None]):
                 yield Button(text(lang, "save"), id="save")
                 yield Button(text(lang, "cancel"), id="cancel")
 
+    def on_mount(self) -> None:
+        """Focus the asset tag."""
+        self.query_one("#tag", Input).focus()
+
     @on(Button.Pressed, "#register")
     def _register(self) -> None:
         self.dismiss(IntakeRequest(True, self.query_one("#tag", Input).value.strip()))

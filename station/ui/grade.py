@@ -48,7 +48,10 @@ def _number(raw: str, kind: type[float] | type[int]) -> float | int | None:
 class GradeDialog(ModalScreen[GradeResult | None]):
     """Three grades kept apart; 'lendable' comes from the configurable rule."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel / Annuleren")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save / Opslaan"),
+        Binding("escape", "close", "Cancel / Annuleren"),
+    ]
 
     def __init__(
         self,
@@ -80,14 +83,22 @@ class GradeDialog(ModalScreen[GradeResult | None]):
                     [(g, g) for g in COSMETIC_GRADES],
                     value=prev.grades.cosmetic if prev else Select.NULL,
                     id="cosmetic",
+                    compact=True,
                 )
                 for item in CHECKLIST_ITEMS:
                     yield Label(self.t(f"item_{item}"))
-                    yield Select(states, value=_state(prev, item), id=f"item-{item}")
+                    yield Select(states, value=_state(prev, item), id=f"item-{item}", compact=True)
                 yield Label(self.t("battery_health"))
-                yield Input(_fmt(prev.battery_health_pct if prev else None), id="health")
+                yield Input(
+                    _fmt(prev.battery_health_pct if prev else None), id="health", compact=True
+                )
                 yield Label(self.t("battery_cycles"))
-                yield Input(_fmt(prev.battery_cycles if prev else None), id="cycles")
+                yield Input(
+                    _fmt(prev.battery_cycles if prev else None),
+                    id="cycles",
+                    compact=True,
+                    placeholder="-",
+                )
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button(self.t("save"), variant="primary", id="save")
@@ -135,7 +146,8 @@ class GradeDialog(ModalScreen[GradeResult | None]):
         self._refresh_verdict()
 
     @on(Button.Pressed, "#save")
-    def _save(self) -> None:
+    def action_save(self) -> None:
+        """Keep the grading (ctrl+s or the Save button)."""
         res = self.result()
         if res is None:
             self.notify(self.t("cosmetic") + " ?", severity="warning")

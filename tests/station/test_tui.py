@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log, Select, Static
+from textual.widgets import Input, Log, Select, Static
 
 from station.blockio import Progress, ProgressCallback
 from station.grading import CHECKLIST_ITEMS, Checklist, grade
@@ -25,7 +25,8 @@ from station.hw.blockdev import BlockDevice
 from station.hw.udev import DeviceWatcher
 from station.service import Station, WipeReport
 from station.ui.app import KEYS, StationApp
-from station.ui.dialogs import WipeDialog
+from station.ui.dialogs import IntakeDialog, WipeDialog
+from station.ui.grade import GradeDialog
 from station.ui.model import DeviceRecord
 from station.ui.screens import CertificatesScreen, HelpScreen
 
@@ -327,3 +328,63 @@ async def test_certificates_view_lists_verified_certificates(station: Station, m
         assert str(table.get_cell(name, "signature")).startswith("valid")  # type: ignore[attr-defined]
         await pilot.press("escape")
         await asyncio.sleep(0)
+
+
+async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) -> None:
+    app = make_app(station)
+    async with app.run_test(size=SIZE) as pilot:
+        path = make_loop(16)
+        name = Path(path).name
+        rec = await select(pilot, app, path)
+
+        # Not ready before anything was done, and no label without an asset tag.
+        await pilot.press("r")
+        await pilot.press("p")
+        await pilot.pause()
+        assert not rec.ready and "not graded" in log_text(app) and "no asset tag" in log_text(app)
+
+        # Intake: the device already carries a label; no server is configured.
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
+        assert app.screen.query_one("#register").disabled
+        await type_text(pilot, "DB-000123")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: rec.asset_tag == "DB-000123")
+        assert app.table.cell_text(rec.key, "tag") == "DB-000123"
+
+        # Grade through the dialog: the engine's rule says lendable.
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, GradeDialog))
+        dialog = app.screen
+        dialog.query_one("#cosmetic", Select).value = "B"
+        for item in CHECKLIST_ITEMS:
+            dialog.query_one(f"#item-{item}", Select).value = "ok"
+        dialog.query_one("#health", Input).value = "87"
+        dialog.query_one("#cycles", Input).value = "312"
+        await pilot.pause()
+        assert "Lendable" in str(dialog.query_one("#verdict", Static).render())
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: rec.grades is not None)
+        assert rec.grades is not None and rec.grades.lendable
+        assert (rec.grades.cosmetic, rec.grades.functional, rec.grades.battery) == ("B", "A", "A")
+
+        await pilot.press("r")  # graded, but not wiped yet
+        await pilot.pause()
+        assert not rec.ready and "no wipe recorded" in log_text(app)
+
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await type_text(pilot, name)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.finished, timeout=60)
+        await pilot.press("r")
+        await pilot.pause()
+        assert rec.ready, log_text(app)
+
+        await pilot.press("p")
+        labels = station.cfg.data_dir / "labels"
+        await wait_for(pilot, lambda: (labels / "DB-000123.pdf").exists())
+        assert (labels / "DB-000123.png").read_bytes().startswith(b"\x89PNG")
+
+    body = station.verify_file(rec.certificates[-1]).body
+    assert body["media"]["property_number"] == "DB-000123"

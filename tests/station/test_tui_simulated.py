@@ -1,0 +1,65 @@
+"""The same app on the simulated hardware source (``tui --simulate``): demos and training."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from station.config import StationConfig
+from station.service import Station
+from station.ui.app import build_app
+from station.ui.dialogs import WipeDialog
+
+pytestmark = pytest.mark.asyncio
+
+
+async def wait_for(
+    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0
+) -> None:
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        await pilot.pause(0.05)
+
+
+async def test_simulated_station_shows_demo_disks_and_the_mounted_refusal(
+    cfg: StationConfig,
+) -> None:
+    app = build_app(Station(cfg), simulate=True, language="nl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 4)
+        assert "SIMULATIE" in app.sub_title
+        app.table.move_cursor(row=app.table.get_row_index(app.attached["sdd"]))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        assert "mounted on /media/demo" in str(app.screen.query_one("#refusals", Static).render())
+        await pilot.press("escape")
+
+
+async def test_a_running_job_is_cancelled_from_the_keyboard_and_ends_incomplete(
+    cfg: StationConfig,
+) -> None:
+    app = build_app(Station(cfg), simulate=True, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "sdb" in app.attached)
+        rec = app.records[app.attached["sdb"]]
+        app.table.move_cursor(row=app.table.get_row_index(rec.key))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await pilot.press(*"EMO1", "enter")  # last four of the demo serial W62DEMO1
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.progress is not None)
+        assert "%" in app.table.cell_text(rec.key, "progress")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.finished)
+        assert rec.job is not None and rec.job.state == "incomplete"
+        assert "cancelled" in rec.job.message
+        await pilot.press("r")
+        await pilot.pause()
+        assert not rec.ready
+    assert rec.certificates and "SIMULATED" in rec.certificates[-1].read_text()
