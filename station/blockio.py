@@ -19,6 +19,8 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 8 * 1024 * 1024
+# Reads in 4 MiB: measured on a loop device, 8 MiB reads came out a few per cent slower.
+READ_CHUNK_BYTES = 4 * 1024 * 1024
 MAX_BAD_REGIONS = 1000
 
 
@@ -188,7 +190,7 @@ def read_scan(
     cancel: threading.Event,
     still_there: Callable[[], bool],
     expect_zero: bool,
-    chunk: int = CHUNK_BYTES,
+    chunk: int = READ_CHUNK_BYTES,
 ) -> PassResult:
     """Read every byte of ``fd`` (O_DIRECT); list unreadable and, if asked, non-zero regions."""
     buf = aligned_zero_buffer(chunk)
