@@ -18,16 +18,16 @@ from station.grading import condition_record
 from station.hw.blockdev import BlockDevice
 from station.jobs import submit_diagnose, submit_wipe
 from station.methods import Capabilities
-from station.ui.core import StationCore
 from station.ui.dialogs import IntakeDialog, IntakeRequest, WipeDialog, WipeRequest
 from station.ui.grade import GradeDialog, GradeResult
 from station.ui.messages import DeviceFacts, LogLine
 from station.ui.model import DeviceRecord
+from station.ui.tablet_actions import TabletActions
 
 log = logging.getLogger(__name__)
 
 
-class DeviceActions(StationCore):
+class DeviceActions(TabletActions):
     """The actions bound to keys on the main screen."""
 
     def _target(self, *, disk_only: bool = False) -> DeviceRecord | None:
@@ -49,8 +49,13 @@ class DeviceActions(StationCore):
     # -- wipe ------------------------------------------------------------------------------
     def action_wipe(self) -> None:
         """Wipe the selected disk: checks and methods first, then the typed confirmation."""
-        rec = self._target(disk_only=True)
-        if rec is None or rec.disk is None:
+        rec = self._target()
+        if rec is None:
+            return
+        if rec.tablet is not None:
+            self.reset_tablet(rec, rec.tablet)
+            return
+        if rec.disk is None:
             return
         if rec.busy:
             self.notify(self.t("busy"), severity="warning")
@@ -102,7 +107,7 @@ class DeviceActions(StationCore):
         if rec is None:
             return
         if rec.tablet is not None:
-            self._diagnose_tablet(rec.key, rec.tablet.serial)
+            self.diagnose_tablet(rec, rec.tablet)
             return
         if self.simulated or rec.disk is None:
             self.notify(self.t("simulated"), severity="warning")
@@ -112,32 +117,6 @@ class DeviceActions(StationCore):
             submit_diagnose(self.jobs, self.engine, rec.disk)
         except StationError as exc:
             self.refuse(rec, [str(exc)])
-
-    @work(thread=True, group="tablet")
-    def _diagnose_tablet(self, key: str, serial: str) -> None:
-        from station.hw.adb import Adb  # adb only when a tablet is there
-
-        try:
-            info, outputs = Adb(self.engine.runner).info(serial)
-            for res in outputs:
-                self.engine.keep(res)
-        except StationError as exc:
-            self.post_message(LogLine(f"tablet {serial}: {exc}", warn=True))
-            return
-        bat = info.battery
-        self.post_message(
-            DeviceFacts(
-                key,
-                smart=f"bat {bat.level_pct}% {bat.health}" if bat else "",
-                battery_cycles=bat.cycle_count if bat else None,
-            )
-        )
-        self.post_message(
-            LogLine(
-                f"tablet {serial}: {info.manufacturer} {info.model}, Android "
-                f"{info.android_version}, storage {info.storage_total_bytes or '?'} B"
-            )
-        )
 
     # -- cancel ----------------------------------------------------------------------------
     def action_cancel_job(self) -> None:

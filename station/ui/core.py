@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Header, Log
 from textual.worker import get_current_worker
 
+from station.diagnostics import DiskDiagnosis, TabletDiagnosis
 from station.errors import ParseError, StationError, ToolError
 from station.grading import LendableRule
 from station.hw import smart
@@ -249,11 +250,19 @@ class StationCore(App[int]):
                 rec.certificates.append(path)
                 detail = f"{detail} certificate {path}".strip()
                 self.send(rec, wipe_job(result))
-        elif snap.kind == "diagnostics" and result is not None:
-            summary = getattr(result, "smart", None)
-            rec.smart = summary.verdict if summary else rec.smart or "?"
+        elif isinstance(result, DiskDiagnosis):
+            rec.smart = result.smart.verdict if result.smart else rec.smart or "?"
             detail = "; ".join(result.findings) or detail
             self.send(rec, diagnostics_job(result))
+        elif isinstance(result, TabletDiagnosis):
+            bat = result.info.battery
+            rec.smart = f"{bat.level_pct}% {bat.health}" if bat else "?"
+            rec.battery_cycles = bat.cycle_count if bat else None
+            info = result.info
+            detail = (
+                f"{info.manufacturer} {info.model}, Android {info.android_version}; "
+                + "; ".join(result.findings)
+            ).rstrip("; ")
         self.write_log(
             f"{rec.slot}: {snap.kind} {snap.state} {detail}".rstrip(), warn=snap.state != "passed"
         )

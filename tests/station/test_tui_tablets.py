@@ -1,0 +1,113 @@
+"""Tablets in the TUI: the machine has no USB tablet, so the tablet event and adb are scripted.
+
+The adb answers are the format examples of test_station_tablets (not captures: see
+tests/data/station/SOURCES.md, "Gaps"); everything after them is the real engine and app.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Log, Static
+
+from station.config import StationConfig
+from station.hw.udev import TabletAttached
+from station.hw.usb import UsbTablet
+from station.service import Station
+from station.ui.app import StationApp
+from station.ui.messages import DeviceEvent
+from station.ui.tablet import TabletResetDialog
+from tests.station.test_station_tablets import ACCOUNTS, ScriptedAdb
+
+pytestmark = pytest.mark.asyncio
+
+NO_ACCOUNTS = "User UserInfo{0:Owner:c13} running:\n  Accounts: 0\n"
+TABLET = UsbTablet(
+    usb_path="/sys/devices/pci0000:00/usb1/1-1/1-1.2",
+    kind="android-adb",
+    vendor_id="04e8",
+    product_id="6860",
+    manufacturer="SAMSUNG",
+    product="SAMSUNG_Android",
+    serial="R52N10ABCDE",
+    procedure="adb",
+)
+
+
+class NoHardware:
+    """A source with nothing attached: the tablet event is posted by the test."""
+
+    on_event: Callable[[object], None] = staticmethod(lambda event: None)
+
+    def start(self) -> list[object]:
+        """Nothing attached."""
+        return []
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
+async def wait_for(
+    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0
+) -> None:
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        await pilot.pause(0.05)
+
+
+async def attached_tablet(pilot: Pilot[int], app: StationApp) -> None:
+    app.post_message(DeviceEvent(TabletAttached(TABLET)))
+    await wait_for(pilot, lambda: app.selected() is not None)
+
+
+def log_text(app: StationApp) -> str:
+    return "\n".join(app.query_one("#log", Log).lines)
+
+
+async def test_tablet_with_a_google_account_is_refused(cfg: StationConfig) -> None:
+    app = StationApp(Station(cfg, runner=ScriptedAdb(ACCOUNTS)), NoHardware(), language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await attached_tablet(pilot, app)
+        rec = app.selected()
+        assert rec is not None and rec.kind == "tablet" and rec.serial == "R52N10ABCDE"
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
+        refusal = str(app.screen.query_one("#refusals", Static).render())
+        assert "Google account" in refusal
+        assert not app.screen.query("#done")
+        await pilot.press("escape")
+        assert rec.wipe_statuses == []
+
+
+async def test_guided_tablet_reset_is_recorded_and_diagnosis_shows_battery(
+    cfg: StationConfig,
+) -> None:
+    station = Station(cfg, runner=ScriptedAdb(NO_ACCOUNTS))
+    app = StationApp(station, NoHardware(), language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await attached_tablet(pilot, app)
+        rec = app.selected()
+        assert rec is not None
+        await pilot.press("d")
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.finished)
+        assert rec.smart == "87% good"
+        assert "SM-T220, Android 13" in log_text(app)
+
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
+        assert "Erase all data" in str(app.screen.query_one("#steps", Static).render())
+        await pilot.click("#not-done")
+        await wait_for(pilot, lambda: rec.wipe_statuses == ["incomplete"])
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
+        await pilot.click("#done")
+        await wait_for(pilot, lambda: rec.wipe_statuses == ["incomplete", "passed"])
+    body = station.verify_file(rec.certificates[-1]).body
+    assert body["status"] == "passed" and body["media"]["serial_number"] == "R52N10ABCDE"
+    assert body["sanitization"]["category"] == "Clear"
