@@ -68,7 +68,7 @@ def prepare_fleet(settings: Settings, devices: int) -> tuple[str, list[int]]:
         engine.dispose()
 
 
-def issue_codes(settings: Settings, device_ids: list[int]) -> dict[int, str]:
+def issue_codes(settings: Settings, device_ids: list[int], interval_s: int) -> dict[int, str]:
     """A fresh one-time enrollment code per simulated device (earlier ones stop working)."""
     engine = make_engine(settings)
     codes = {}
@@ -79,6 +79,8 @@ def issue_codes(settings: Settings, device_ids: list[int]) -> dict[int, str]:
                 assert device is not None
                 new = create_code(session, device, actor=DEMO_USER, ttl_minutes=30)
                 codes[device_id] = new.code
+                # What the hub expects of these agents (a real hub sends set_interval).
+                device.report_interval_s = interval_s
     finally:
         engine.dispose()
     return codes
@@ -160,6 +162,10 @@ def run_demo(
 ) -> int:
     """Run the hub with a simulated fleet until Ctrl-C, SIGTERM or `stop`; then stop it all."""
     stop = stop or threading.Event()
+    # Devices that go away for a minute or two should show as silent while they are away.
+    settings = settings.model_copy(
+        update={"presence_grace_s": min(settings.presence_grace_s, 4 * interval_s)}
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     say(f"data folder: {settings.data_dir.resolve()}")
     admin_password = prepare_database(settings)
@@ -195,7 +201,7 @@ def run_demo(
         url = f"http://{settings.host}:{settings.port}"
         # One in twenty loaned devices never reports: the dashboard shows them as silent.
         simulated = [d for i, d in enumerate(loaned) if i % 20 != 7]
-        codes = issue_codes(settings, simulated)
+        codes = issue_codes(settings, simulated, interval_s)
         children = start_simulators(settings, url, codes, processes, interval_s)
         say(
             f"{len(simulated)} simulated devices in {len(children)} processes, "

@@ -39,27 +39,30 @@ LIMIT :limit
 
 _POSTGRES = """
 SELECT measured_at,
-  coalesce((payload->'battery'->>'health_pct')::float,
-           100.0 * (payload->'battery'->>'full_capacity_wh')::float
-                 / nullif((payload->'battery'->>'design_capacity_wh')::float, 0)) AS health,
-  (payload->'battery'->>'charge_pct')::float AS charge,
-  (SELECT max((d->>'percentage_used')::float)
-     FROM json_array_elements(CASE WHEN json_typeof(payload->'disks') = 'array'
-                                   THEN payload->'disks' END) AS d) AS wear,
+  coalesce((p->'battery'->>'health_pct')::float,
+           100.0 * (p->'battery'->>'full_capacity_wh')::float
+                 / nullif((p->'battery'->>'design_capacity_wh')::float, 0)) AS health,
+  (p->'battery'->>'charge_pct')::float AS charge,
+  (SELECT max((d->>'percentage_used')::float) FROM jsonb_array_elements(disks) AS d) AS wear,
   (SELECT min(100.0 * (d->>'free_bytes')::float / (d->>'size_bytes')::float)
-     FROM json_array_elements(CASE WHEN json_typeof(payload->'disks') = 'array'
-                                   THEN payload->'disks' END) AS d
+     FROM jsonb_array_elements(disks) AS d
     WHERE (d->>'size_bytes')::float > 0) AS free,
   (SELECT max(v) FROM (
-     SELECT (payload->'temperatures'->>'cpu_c')::float AS v
-     UNION ALL SELECT (payload->'temperatures'->>'disk_c')::float
-     UNION ALL SELECT (d->>'temperature_c')::float
-       FROM json_array_elements(CASE WHEN json_typeof(payload->'disks') = 'array'
-                                     THEN payload->'disks' END) AS d) AS t) AS temp
-FROM health_reports
-WHERE device_id = :device_id
+     SELECT (p->'temperatures'->>'cpu_c')::float AS v
+     UNION ALL SELECT (p->'temperatures'->>'disk_c')::float
+     UNION ALL SELECT (d->>'temperature_c')::float FROM jsonb_array_elements(disks) AS d) AS t
+  ) AS temp
+FROM (
+  -- The column is json (text): parse each payload once, as jsonb, not once per operator.
+  SELECT measured_at, p,
+         CASE WHEN jsonb_typeof(p->'disks') = 'array' THEN p->'disks' END AS disks
+  FROM (SELECT measured_at, payload::jsonb AS p
+          FROM health_reports
+         WHERE device_id = :device_id
+         ORDER BY measured_at DESC
+         LIMIT :limit) AS latest
+) AS r
 ORDER BY measured_at DESC
-LIMIT :limit
 """
 
 
