@@ -17,6 +17,7 @@ from server.api.router import api_router
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine, make_sessionmaker
 from server.errors import DigibankError
+from server.metrics import mount_metrics
 from server.services import Service, background_services
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, start_services: bool = True)
         services = {s.name: s.health() for s in request.app.state.services}
         return {"status": "ok" if db_ok else "degraded", "database": db_ok, "services": services}
 
+    mount_metrics(app, settings, factory)
     _mount_extras(app, settings)
     return app
 

@@ -22,5 +22,12 @@ class Service(Protocol):
 
 
 def background_services(settings: Settings, factory: sessionmaker[Session]) -> list[Service]:
-    """The services the API process runs beside itself."""
-    return []
+    """The services the API process runs beside itself: ingest (if enabled) and the scheduler."""
+    from server.ingest import IngestService
+    from server.scheduler import SchedulerService
+
+    services: list[Service] = []
+    if settings.ingest_enabled:
+        services.append(IngestService(settings, factory))
+    services.append(SchedulerService(settings, factory))
+    return services

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api.routes import auth, devices, enrollment, flags, loans, locations, reports, users
+from server.api.routes import (
+    auth,
+    devices,
+    enrollment,
+    flags,
+    loans,
+    locations,
+    reports,
+    telemetry,
+    users,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, devices, loans, locations, reports, flags, enrollment):
+for module in (auth, users, devices, loans, locations, reports, flags, enrollment, telemetry):
     api_router.include_router(module.router)
