@@ -166,25 +166,21 @@ class DeviceActions(TabletActions):
     ) -> None:
         sync = self.engine.sync
         specs: dict[str, Any] = {}
+        rec = self.records[key]
         if disk is not None:
             specs["storage_gb"] = round(disk.size_bytes / 1e9, 1)
-        make = disk.vendor if disk else ""
-        model = disk.model if disk else make_model
+        make = disk.vendor if disk else (rec.tablet.manufacturer if rec.tablet else "")
+        model = disk.model if disk else (rec.tablet.product if rec.tablet else make_model)
         sync.intake("tablet" if kind == "tablet" else "laptop", make, model, serial, specs)
         result = sync.flush()
         if result.error:
             self.post_message(LogLine(f"{serial}: {self.t('intake_queued')} ({result.error})"))
             return
-        try:
-            found = sync.lookup(serial)
-        except Exception as exc:  # the server went away between flush and lookup
-            self.post_message(
-                LogLine(f"{serial}: {self.t('server_unreachable')}: {exc}", warn=True)
-            )
-            return
-        tag = str(found.get("asset_tag") or "") if found else ""
-        self.post_message(DeviceFacts(key, asset_tag=tag))
-        self.post_message(LogLine(f"{serial}: {self.t('tag_found')} {tag or '?'}"))
+        facts = self.server_facts(serial)
+        if facts:
+            self.post_message(DeviceFacts(key, **facts))
+        tag = facts.get("asset_tag", "")
+        self.post_message(LogLine(f"{serial}: {self.t('tag_found')} {tag or '?'}", warn=not tag))
 
     # -- grade -----------------------------------------------------------------------------
     def action_grade(self) -> None:
@@ -269,7 +265,11 @@ class DeviceActions(TabletActions):
         sync = getattr(self.engine, "sync", None)
         ref = rec.asset_tag or rec.serial
         if sync is not None and ref:
+            if rec.server_state in ("intake", "returned"):
+                # The server's lifecycle reaches ready only through refurbishing.
+                sync.transition(ref, "refurbishing", "refurbished at the station")
             sync.transition(ref, "ready", "wiped (verified), graded lendable at the station")
+            rec.server_state = "ready"
             if self.sync_worker is not None:
                 self.sync_worker.wake()
         self._show_detail()

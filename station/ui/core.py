@@ -155,6 +155,7 @@ class StationCore(App[int]):
             self.attached[tab.usb_path] = key
             self.table.show(rec)
             self.write_log(f"{rec.slot}: tablet {rec.make_model} {self.t('attached')}")
+            self.inspect_tablet(key, tab.serial)
 
     def _disk_seen(self, dev: BlockDevice) -> None:
         known_name = self.attached.get(dev.name)
@@ -194,15 +195,32 @@ class StationCore(App[int]):
             dev = enriched
         else:
             facts["smart"] = "n/a"
-        sync = getattr(self.engine, "sync", None)
-        if sync is not None and dev.serial:
-            try:
-                found = sync.lookup(dev.serial)
-                if found:
-                    facts["asset_tag"] = str(found.get("asset_tag") or "")
-            except Exception as exc:  # an unreachable server must not stop the station
-                log.info("asset tag lookup for %s failed: %s", dev.serial, exc)
+        facts.update(self.server_facts(dev.serial))
         self.post_message(DeviceFacts(key, **facts))
+
+    def server_facts(self, serial: str) -> dict[str, str]:
+        """Asset tag and lifecycle state of a device on the server (blocking: call in a worker)."""
+        sync = getattr(self.engine, "sync", None)
+        if sync is None or not serial or self.simulated:
+            return {}
+        try:
+            found = sync.lookup(serial)
+        except Exception as exc:  # an unreachable server must not stop the station
+            log.info("asset tag lookup for %s failed: %s", serial, exc)
+            return {}
+        if not found:
+            return {}
+        return {
+            "asset_tag": str(found.get("asset_tag") or ""),
+            "server_state": str(found.get("state") or ""),
+        }
+
+    @work(thread=True, group="inspect")
+    def inspect_tablet(self, key: str, serial: str) -> None:
+        """Look a tablet up on the server, off the UI thread."""
+        facts = self.server_facts(serial)
+        if facts:
+            self.post_message(DeviceFacts(key, **facts))
 
     @on(DeviceFacts)
     def _device_facts(self, message: DeviceFacts) -> None:

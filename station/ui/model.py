@@ -45,6 +45,7 @@ class DeviceRecord:
     tablet: UsbTablet | None = None
     attached: bool = True
     asset_tag: str = ""
+    server_state: str = ""  # lifecycle state on the server, when looked up
     smart: str = ""
     job: JobSnapshot | None = None
     wipe_statuses: list[str] = field(default_factory=list)
