@@ -54,9 +54,8 @@ class StationApp(DeviceActions):
     BINDINGS: ClassVar[list[BindingType]] = main_bindings("nl")
 
     def on_mount(self) -> None:
-        """Bindings in the configured language, then the core's start-up."""
+        """Bindings in the configured language (Textual then runs the core's on_mount too)."""
         self._set_bindings()
-        super().on_mount()
 
     def _set_bindings(self) -> None:
         # Textual fixes binding descriptions per class; the station switches language at

@@ -63,3 +63,15 @@ async def test_a_running_job_is_cancelled_from_the_keyboard_and_ends_incomplete(
         await pilot.pause()
         assert not rec.ready
     assert rec.certificates and "SIMULATED" in rec.certificates[-1].read_text()
+
+
+async def test_one_detection_worker_and_bindings_in_the_configured_language(
+    cfg: StationConfig,
+) -> None:
+    app = build_app(Station(cfg), simulate=True, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 4)
+        detection = [w for w in app.workers if w.group == "detection"]
+        assert len(detection) == 1
+        descriptions = {b.binding.description for b in app.active_bindings.values()}
+        assert {"Wipe", "Grade", "Ready"} <= descriptions
