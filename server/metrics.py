@@ -36,7 +36,7 @@ class HubCollector(Collector):
         now = utcnow()
         with self.factory() as session:
             counters = dict(
-                session.execute(select(IngestCounter.name, IngestCounter.count)).tuples()
+                session.execute(select(IngestCounter.name, IngestCounter.count)).tuples().all()
             )
             presence = presence_counts(session, PresenceRules.from_settings(self.settings), now)
             open_flags = session.execute(

@@ -75,7 +75,7 @@ def ingest_stats(
     request: Request, session: SessionDep, settings: SettingsDep, _: Staff
 ) -> IngestStats:
     """Reports stored, duplicates skipped and drops by reason, over all ingest processes."""
-    counts = dict(session.execute(select(IngestCounter.name, IngestCounter.count)).tuples())
+    counts = dict(session.execute(select(IngestCounter.name, IngestCounter.count)).tuples().all())
     dropped = {reason: counts.get(f"dropped.{reason}", 0) for reason in DROP_REASONS}
     dropped.update(
         {k.removeprefix("dropped."): v for k, v in counts.items() if k.startswith("dropped.")}
