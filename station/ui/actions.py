@@ -211,11 +211,8 @@ class DeviceActions(TabletActions):
             sync = getattr(self.engine, "sync", None)
             ref = rec.asset_tag or rec.serial
             if sync is not None and ref:
-                sync.condition(
-                    ref, condition_record(g, result.checklist, "", self.engine.cfg.technician)
-                )
-                if self.sync_worker is not None:
-                    self.sync_worker.wake()
+                record = condition_record(g, result.checklist, "", self.engine.cfg.technician)
+                self.to_outbox(rec.slot, lambda: sync.condition(ref, record))
             self._show_detail()
 
         self.push_screen(
@@ -265,11 +262,14 @@ class DeviceActions(TabletActions):
         sync = getattr(self.engine, "sync", None)
         ref = rec.asset_tag or rec.serial
         if sync is not None and ref:
-            if rec.server_state in ("intake", "returned"):
-                # The server's lifecycle reaches ready only through refurbishing.
-                sync.transition(ref, "refurbishing", "refurbished at the station")
-            sync.transition(ref, "ready", "wiped (verified), graded lendable at the station")
+            via_refurbishing = rec.server_state in ("intake", "returned")
+
+            def put() -> None:
+                if via_refurbishing:
+                    # The server's lifecycle reaches ready only through refurbishing.
+                    sync.transition(ref, "refurbishing", "refurbished at the station")
+                sync.transition(ref, "ready", "wiped (verified), graded lendable at the station")
+
+            self.to_outbox(rec.slot, put)
             rec.server_state = "ready"
-            if self.sync_worker is not None:
-                self.sync_worker.wake()
         self._show_detail()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class StationCore(App[int]):
         self._pending_owner: dict[str, str] = {}
         self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)))
         self.sync_worker: SyncWorker | None = None
+        self._outbox: queue.Queue[tuple[str, Callable[[], object]]] = queue.Queue()
 
     def t(self, key: str, **values: object) -> str:
         """Interface text in the current language."""
@@ -88,6 +90,7 @@ class StationCore(App[int]):
         self.sub_title = self.t("simulated") if self.simulated else ""
         self.query_one(DetailLine).show(None, self.language)
         self.watch_hardware()
+        self.outbox_writer()
         sync = getattr(self.engine, "sync", None)
         if sync is not None and not self.simulated:
             self.sync_worker = SyncWorker(sync, self.engine.cfg.sync_interval_s)
@@ -96,6 +99,7 @@ class StationCore(App[int]):
     def on_unmount(self) -> None:
         """Stop detection and sync; running jobs are cancelled and end incomplete."""
         self.workers.cancel_group(self, "detection")
+        self._drain_outbox()
         self.jobs.shutdown(timeout=10)
         if self.sync_worker is not None:
             self.sync_worker.stop()
@@ -104,6 +108,15 @@ class StationCore(App[int]):
         """Append a line to the job log pane and the station log file."""
         (log.warning if warn else log.info)("%s", line)
         self.query_one("#log", Log).write_line(("! " if warn else "") + line)
+
+    def _drain_outbox(self) -> None:
+        # What is still waiting must reach the disk before the station stops.
+        while not self._outbox.empty():
+            slot, put = self._outbox.get_nowait()
+            try:
+                put()
+            except (OSError, StationError) as exc:
+                log.warning("%s: could not queue for the server: %s", slot, exc)
 
     @on(LogLine)
     def _log_line(self, message: LogLine) -> None:
@@ -286,15 +299,30 @@ class StationCore(App[int]):
         )
 
     def send(self, rec: DeviceRecord, job: dict[str, Any]) -> None:
-        """Queue a result for the server (sent by the sync worker, kept if offline)."""
+        """Queue a job result for the server (sent by the sync worker, kept if offline)."""
         ref = rec.asset_tag or rec.serial
-        try:
-            queued = self.engine.queue_job(ref, job)
-        except (OSError, StationError) as exc:
-            self.write_log(f"{rec.slot}: could not queue the result: {exc}", warn=True)
-            return
-        if queued and self.sync_worker is not None:
-            self.sync_worker.wake()
+        self.to_outbox(rec.slot, lambda: self.engine.queue_job(ref, job))
+
+    def to_outbox(self, slot: str, put: Callable[[], object]) -> None:
+        """Write to the on-disk outbox off the UI thread, in order (fsync can stall under I/O)."""
+        self._outbox.put((slot, put))
+
+    @work(thread=True, group="outbox", name="outbox")
+    def outbox_writer(self) -> None:
+        """One thread writes the outbox, so records reach the server in the order made."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                slot, put = self._outbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                put()
+            except (OSError, StationError) as exc:
+                self.post_message(LogLine(f"{slot}: could not queue for the server: {exc}", True))
+                continue
+            if self.sync_worker is not None:
+                self.sync_worker.wake()
 
     # -- selection -------------------------------------------------------------------------
     def selected(self) -> DeviceRecord | None:

@@ -38,7 +38,7 @@ class DeviceFacts(Message):
 class LogLine(Message):
     """A line for the job log from a worker."""
 
-    def __init__(self, line: str, *, warn: bool = False) -> None:
+    def __init__(self, line: str, warn: bool = False) -> None:
         super().__init__()
         self.line = line
         self.warn = warn
