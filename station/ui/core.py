@@ -41,6 +41,8 @@ from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 
 log = logging.getLogger(__name__)
 
+JOB_NICE = 10
+
 
 class StationCore(App[int]):
     """State and plumbing shared by the station's actions and screens."""
@@ -62,7 +64,8 @@ class StationCore(App[int]):
         self.attached: dict[str, str] = {}  # kernel name / usb path -> record key
         self._job_owner: dict[int, str] = {}
         self._pending_owner: dict[str, str] = {}
-        self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)))
+        # Job threads yield the CPU to the UI thread (a key press answered within 100 ms).
+        self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)), nice=JOB_NICE)
         self.sync_worker: SyncWorker | None = None
         self._outbox: queue.Queue[tuple[str, Callable[[], object]]] = queue.Queue()
 
