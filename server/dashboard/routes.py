@@ -31,9 +31,11 @@ LIVE_EVERY_S = 10
 def _optional_int(value: str | None) -> int | None:
     """A filter's number, or None when empty or not a number (bad input never crashes)."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    # Beyond 32 bits it is no id or offset of ours (and SQLite would overflow on it).
+    return number if number is not None and abs(number) < 2**31 else None
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -135,9 +137,10 @@ def _evidence_text(evidence: object) -> str:
 
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
-def device_page(request: Request, session: SessionDep, user: UserDep, device_id: int) -> Response:
-    """One device: identity, loan, timeline, health plots."""
-    view = device_view.load(session, device_id)
+def device_page(request: Request, session: SessionDep, user: UserDep, device_id: str) -> Response:
+    """One device: identity, loan, timeline, health plots (a page saying so if there is none)."""
+    number = _optional_int(device_id)
+    view = device_view.load(session, number) if number is not None and number > 0 else None
     if view is None:
         return render(
             request, "error.html", {"message_key": "not_found"}, user=user, status_code=404

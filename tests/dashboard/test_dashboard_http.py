@@ -139,3 +139,20 @@ def test_exports_are_complete_and_loans_are_pseudonymous(live_hub: LiveHub) -> N
     assert refs and not any(ref in loans_text for ref in refs)
     assert all(row["borrower_pseudonym"].startswith("B-") for row in loans)
     assert reach.status_code == 200 and "Noord" in reach.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/devices/999999", "/devices/not-a-number", "/devices/-1", "/devices/" + "9" * 30]
+)
+def test_an_unknown_device_gets_a_not_found_page(live_hub: LiveHub, path: str) -> None:
+    with logged_in(live_hub) as client:
+        resp = client.get(path)
+    assert resp.status_code == 404
+    assert "Niet gevonden" in resp.text and '<html lang="nl">' in resp.text
+
+
+def test_odd_filter_values_are_ignored_not_fatal(live_hub: LiveHub) -> None:
+    with logged_in(live_hub) as client:
+        for path in ["/flags?digibank=x&offset=" + "9" * 30, "/loans?offset=-5&digibank=1e9",
+                     "/flags?kind=nonsense&status=nonsense&reason=%27%3B--"]:  # fmt: skip
+            assert client.get(path).status_code == 200, path
