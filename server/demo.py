@@ -162,6 +162,8 @@ def run_demo(
 ) -> int:
     """Run the hub with a simulated fleet until Ctrl-C, SIGTERM or `stop`; then stop it all."""
     stop = stop or threading.Event()
+    # One line per broker account created would bury the login among hundreds of lines.
+    logging.getLogger("server.dynsec").setLevel(logging.WARNING)
     # Devices that go away for a minute or two should show as silent while they are away.
     settings = settings.model_copy(
         update={"presence_grace_s": min(settings.presence_grace_s, 4 * interval_s)}
