@@ -44,7 +44,9 @@ class DeviceActions(TabletActions):
         """Show why the station refuses, in the log and as a notification."""
         for reason in reasons:
             self.write_log(f"{rec.slot}: {self.t('refused')}: {reason}", warn=True)
-        self.notify("\n".join(reasons), title=self.t("refused"), severity="error", timeout=10)
+        self.notify(
+            "\n".join(reasons), title=self.t("refused"), severity="error", timeout=10, markup=False
+        )
 
     # -- wipe ------------------------------------------------------------------------------
     def action_wipe(self) -> None:

@@ -78,7 +78,7 @@ class StationCore(App[int]):
         """Header, device table, detail line, job log, key bindings."""
         yield Header()
         yield DeviceTable(self.language)
-        yield DetailLine(id="detail")
+        yield DetailLine(id="detail", markup=False)
         yield Log(id="log", max_lines=1000)
         yield KeyBar(id="keys")
 

@@ -52,7 +52,7 @@ class WipeDialog(ModalScreen[WipeRequest | None]):
             yield Label(self.t("wipe_title", dev=self.device_name), classes="title")
             if self.refusals:
                 lines = "\n".join(f"• {r}" for r in self.refusals)
-                yield Static(f"{self.t('wipe_refusals')}\n{lines}", id="refusals")
+                yield Static(f"{self.t('wipe_refusals')}\n{lines}", id="refusals", markup=False)
             yield Label(self.t("wipe_method"))
             yield Select(
                 [(f"{o.category}: {o.name}", o.name) for o in available],
@@ -64,7 +64,7 @@ class WipeDialog(ModalScreen[WipeRequest | None]):
             if self.caps.purge_note:
                 notes.append(self.caps.purge_note)
             if notes:
-                yield Static("\n".join(notes), id="method-notes")
+                yield Static("\n".join(notes), id="method-notes", markup=False)
             what = (
                 self.t("confirm_serial")
                 if self.has_serial
@@ -136,7 +136,7 @@ class IntakeDialog(ModalScreen[IntakeRequest | None]):
         lang = self.language
         with VerticalScroll(id="dialog"):
             yield Label(text(lang, "intake_title", dev=""), classes="title")
-            yield Static(self.identity, id="identity")
+            yield Static(self.identity, id="identity", markup=False)
             if not self.can_register:
                 yield Static(text(lang, "no_server"))
             yield Label(text(lang, "intake_tag"))

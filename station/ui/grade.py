@@ -99,7 +99,7 @@ class GradeDialog(ModalScreen[GradeResult | None]):
                     compact=True,
                     placeholder="-",
                 )
-            yield Static("", id="verdict")
+            yield Static("", id="verdict", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.t("save"), variant="primary", id="save")
                 yield Button(self.t("cancel"), id="cancel")

@@ -32,10 +32,10 @@ class TabletResetDialog(ModalScreen[bool | None]):
             yield Label(text(lang, "reset_title", dev=self.tablet), classes="title")
             if self.refusals:
                 lines = "\n".join(f"• {r}" for r in self.refusals)
-                yield Static(f"{text(lang, 'wipe_refusals')}\n{lines}", id="refusals")
+                yield Static(f"{text(lang, 'wipe_refusals')}\n{lines}", id="refusals", markup=False)
             else:
                 steps = "\n".join(f"{i}. {s}" for i, s in enumerate(self.steps, 1))
-                yield Static(steps, id="steps")
+                yield Static(steps, id="steps", markup=False)
                 yield Static(text(lang, "reset_question"))
             with Horizontal(classes="buttons"):
                 if not self.refusals:

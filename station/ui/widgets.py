@@ -72,7 +72,9 @@ class DeviceTable(DataTable[str]):
             self.add_row(*cells, key=rec.key)
             return
         for key, value in zip(COLUMNS, cells, strict=True):
-            self.update_cell(rec.key, key, value)
+            # Only what changed: progress arrives four times a second per job.
+            if self.get_cell(rec.key, key) != value:
+                self.update_cell(rec.key, key, value)
 
     def drop(self, key: str) -> None:
         """Remove a row if present."""
@@ -94,11 +96,20 @@ class DeviceTable(DataTable[str]):
 class DetailLine(Static):
     """Everything about the selected device, also what the narrow table cannot show."""
 
+    _shown: str = ""
+
     def show(self, rec: DeviceRecord | None, language: str) -> None:
-        """Describe ``rec`` in two lines."""
+        """Describe ``rec`` in two lines (redrawn only when the text changes)."""
+        described = self.describe(rec, language)
+        if described != self._shown:
+            self._shown = described
+            self.update(described)
+
+    @staticmethod
+    def describe(rec: DeviceRecord | None, language: str) -> str:
+        """The two lines for ``rec``."""
         if rec is None:
-            self.update(text(language, "no_device"))
-            return
+            return text(language, "no_device")
         disk = rec.disk
         source = f" ({text(language, 'serial_source')} {disk.serial_source})" if disk else ""
         job, progress, speed, eta = rec.job_cells()
@@ -117,8 +128,8 @@ class DetailLine(Static):
             f"{job} {progress} {speed} {eta}".rstrip()
         )
         if rec.ready:
-            second += f"  [{text(language, 'ready_ok')}]"
-        self.update(f"{first}\n{second}")
+            second += f"  ✓ {text(language, 'ready_ok')}"
+        return f"{first}\n{second}"
 
 
 class KeyBar(Static):

@@ -231,7 +231,7 @@ async def test_mounted_loop_device_is_refused_with_the_reason(
 ) -> None:
     path = make_loop(64, fill=None)
     subprocess.run(["mkfs.ext4", "-q", "-F", path], check=True, capture_output=True)
-    mnt = tmp_path / "mnt"
+    mnt = tmp_path / "usb [stick]"  # brackets: shown as typed, never read as markup
     mnt.mkdir()
     subprocess.run(["mount", path, str(mnt)], check=True)
     try:
