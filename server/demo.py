@@ -116,7 +116,7 @@ def start_simulators(
             json.dump(spec, fh)
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "server.simulate", str(path)],
+                [sys.executable, "-m", "agent.simulated", str(path)],
                 preexec_fn=_die_with_parent,
                 stdin=subprocess.DEVNULL,
             )

@@ -1,6 +1,6 @@
 """Simulated devices for the demo: the real agent with a made-up collector, many per process.
 
-Run as `python -m server.simulate SPEC.json` by `server.demo`. Each device enrolls over HTTP
+Run as `python -m agent.simulated SPEC.json` by `server.demo`. Each device enrolls over HTTP
 with its own one-time code (the real enrollment path), gets its own MQTT account, and runs
 the real `agent.service.Agent` (sequence numbers, spool, MQTT 5 session, Last Will) in its
 own thread. Only the health facts are invented: batteries wear, disks fill, a few disks
@@ -215,10 +215,10 @@ def run(spec_path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m server.simulate SPEC.json`."""
+    """`python -m agent.simulated SPEC.json`."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m server.simulate SPEC.json", file=sys.stderr)
+        print("usage: python -m agent.simulated SPEC.json", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s sim %(levelname)s %(message)s")
     return run(Path(args[0]))
