@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from server.core.db import writing
 from server.errors import TooManyAttempts
 from server.models import ApiToken, LoginFailure, User
 from server.timeutil import utcnow
@@ -107,6 +108,24 @@ def record_login_failure(session: Session, keys: list[str], window_s: int) -> No
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(seconds=window_s)))
     for key in keys:
         session.add(LoginFailure(key=key, at=now))
+
+
+def check_credentials(
+    session: Session, username: str, password: str, keys: list[str], limit: int, window_s: int
+) -> User | None:
+    """Login under the failed-login limit: the user, or None (the failure is recorded).
+
+    The slow password hash runs in a read transaction; only recording the failure takes
+    the write lock, so logins do not hold up ingest on SQLite.
+    """
+    check_login_allowed(session, keys, limit, window_s)
+    user = authenticate(session, username, password)
+    session.rollback()  # end the read transaction before writing
+    if user is None:
+        writing(session)
+        record_login_failure(session, keys, window_s)
+        session.commit()
+    return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

@@ -35,7 +35,19 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_read_first_session(request: Request) -> Iterator[Session]:
+    """A session whose route decides itself when to take the write lock (see `writing`)."""
+    factory = request.app.state.sessionmaker
+    with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadFirstSessionDep = Annotated[Session, Depends(get_read_first_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

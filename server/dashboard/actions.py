@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from server import flags as flag_service
 from server import loans as loan_service
-from server.api.deps import SessionDep
+from server.api.deps import ReadFirstSessionDep, SessionDep
 from server.dashboard.auth import UserDep, check_csrf, log_in, log_out, safe_next
 from server.dashboard.i18n import pick_language, translator
 from server.dashboard.render import flash, language, render
@@ -37,7 +37,7 @@ def _back(target: str) -> RedirectResponse:
 @router.post("/login")
 def login(
     request: Request,
-    session: SessionDep,
+    session: ReadFirstSessionDep,
     username: FormStr = "",
     password: FormStr = "",
     csrf_token: FormStr = "",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from server.api.deps import SessionDep
 from server.errors import TooManyAttempts
 from server.models import User
-from server.security import authenticate, check_login_allowed, record_login_failure
+from server.security import check_credentials
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,8 @@ def log_in(
     """Check the credentials under the failed-login limit; on success start a fresh session."""
     client = request.client.host if request.client else "unknown"
     keys = [f"user:{username.lower()}", f"addr:{client}"]
-    check_login_allowed(session, keys, limit, window_s)  # raises TooManyAttempts
-    user = authenticate(session, username, password)
+    user = check_credentials(session, username, password, keys, limit, window_s)
     if user is None:
-        record_login_failure(session, keys, window_s)
-        session.commit()
         return None
     lang = request.session.get("lang")
     # A new session on login, so a token planted before login is worth nothing after it.

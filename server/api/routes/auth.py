@@ -9,16 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select, update
 
-from server.api.deps import SessionDep, SettingsDep, oauth2_scheme
+from server.api.deps import ReadFirstSessionDep, SessionDep, SettingsDep, oauth2_scheme
 from server.api.schemas import TokenOut
+from server.core.db import writing
 from server.models import ApiToken
-from server.security import (
-    authenticate,
-    check_login_allowed,
-    hash_token,
-    issue_token,
-    record_login_failure,
-)
+from server.security import check_credentials, hash_token, issue_token
 from server.timeutil import utcnow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -28,23 +23,28 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
-    session: SessionDep,
+    session: ReadFirstSessionDep,
     settings: SettingsDep,
 ) -> TokenOut:
     """Trade a username and password for a bearer token (rate-limited per account and address)."""
     address = request.client.host if request.client else "unknown"
     keys = [f"user:{form.username.lower()[:128]}", f"addr:{address}"]
-    check_login_allowed(session, keys, settings.login_max_failures, settings.login_window_s)
-    user = authenticate(session, form.username, form.password)
+    user = check_credentials(
+        session,
+        form.username,
+        form.password,
+        keys,
+        settings.login_max_failures,
+        settings.login_window_s,
+    )
     if user is None:
-        record_login_failure(session, keys, settings.login_window_s)
-        session.commit()
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="wrong username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
     ttl = timedelta(hours=settings.token_ttl_hours)
+    writing(session)
     token = issue_token(session, name=user.username, role=user.role, user_id=user.id, ttl=ttl)
     session.commit()
     return TokenOut(access_token=token, expires_at=utcnow() + ttl)
