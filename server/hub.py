@@ -103,7 +103,7 @@ def run_hub(settings: Settings) -> int:
         if password:
             say("first manager account created; this password is shown only once:")
             print(f"\n    username: admin\n    password: {password}\n", flush=True)
-        say("press Ctrl-C to stop")
+        say("press Ctrl-C to stop   (for a living demo fleet instead: ./hub --demo)")
         server = uvicorn.Server(
             uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         )
