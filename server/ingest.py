@@ -1,18 +1,23 @@
 """MQTT ingest: a persistent MQTT 5 session on the shared health subscription, batch commits,
 acknowledgement only after commit.
 
-The paho network thread only queues messages; a worker thread takes them in batches (by size
-or time), stores each batch in one transaction (`server.ingest_batch`) and then acknowledges
-every message of it. Messages of a connection that has since dropped are not acknowledged
-(their packet ids mean something else on the new connection); the broker redelivers them and
-the unique (device, seq) makes that harmless. Runs inside the API process (a Service) or alone
-(`run_ingest`, `digibank-server ingest`), several processes sharing the subscription.
+One thread does everything: it runs paho's network loop, validates each message as it
+arrives, and when a batch is full (or its time is up) stores it in one transaction
+(`server.ingest_batch`) and then acknowledges every message of it. One thread, because two
+busy Python threads pass the GIL back and forth on every socket call and each ran slower
+than the two together in one. The broker keeps sending meanwhile (the Receive Maximum
+allows several batches in flight), so nothing waits on the commit but the commit.
+
+Messages of a connection that has since dropped are not acknowledged (their packet ids mean
+something else on the new connection); the broker redelivers them and the unique (device,
+seq) makes that harmless. Runs inside the API process (a Service) or alone (`run_ingest`,
+`digibank-server ingest`), several processes sharing the subscription, each with its own
+client id.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import signal
 import threading
 import time
@@ -38,6 +43,7 @@ from server.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 10.0
+_RECONNECT_MAX_S = 30.0
 
 
 class IngestService:
@@ -52,13 +58,13 @@ class IngestService:
         self.factory = factory
         self.client_id = client_id or settings.ingest_client_id
         self.ctx = BatchContext(Thresholds.from_settings(settings), settings.autoresolve_reports)
-        self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self._pending: list[Incoming] = []
+        self._deadline = 0.0
         self._stopping = threading.Event()
-        self._ack_lock = threading.Lock()
         self._generation = 0
         self._connected = False
         self._client: mqtt.Client | None = None
-        self._worker: threading.Thread | None = None
+        self._thread: threading.Thread | None = None
         # Figures of this process only; the totals over all processes are in IngestCounter.
         self.stored = 0
         self.duplicates = 0
@@ -72,7 +78,7 @@ class IngestService:
     # --- Service ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect in the background and start the batch worker; never blocks on the broker."""
+        """Start connecting and ingesting in a background thread; never blocks on the broker."""
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
@@ -85,41 +91,15 @@ class IngestService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.reconnect_delay_set(1, 30)
-        props = Properties(PacketTypes.CONNECT)
-        # The broker keeps the session (and queues reports) this long while ingest is down.
-        props.SessionExpiryInterval = self.settings.ingest_session_expiry_s
-        # Unacknowledged messages the broker may have in flight to us: at least a few batches.
-        props.ReceiveMaximum = self.settings.ingest_receive_maximum
         self._client = client
-        self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
-        self._worker.start()
-        client.connect_async(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-            keepalive=30,
-            clean_start=False,
-            properties=props,
-        )
-        client.loop_start()
-        log.info(
-            "ingest %s: connecting to %s:%s",
-            self.client_id,
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-        )
+        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Disconnect (keeping the broker session) and stop; unacknowledged messages return."""
+        """Store and acknowledge what is in hand, disconnect (the broker keeps the session)."""
         self._stopping.set()
-        if self._worker is not None:
-            self._worker.join(timeout=30)
-        if self._client is not None:
-            with self._ack_lock:
-                self._generation += 1  # nothing queued may be acknowledged any more
-            self._client.disconnect()
-            self._client.loop_stop()
-        self._connected = False
+        if self._thread is not None:
+            self._thread.join(timeout=60)
         log.info("ingest %s stopped: %d stored this run", self.client_id, self.stored)
 
     def health(self) -> dict[str, Any]:
@@ -132,7 +112,7 @@ class IngestService:
             "dropped": dict(self.drops),
             "errors": self.errors,
             "batches": self.batches,
-            "queued": self._queue.qsize(),
+            "pending": len(self._pending),
             "lag_s": self.lag_s,
             "last_error": self.last_error,
         }
@@ -142,7 +122,67 @@ class IngestService:
         """Whether the MQTT connection is up now."""
         return self._connected
 
-    # --- paho callbacks (network thread) --------------------------------------------------
+    # --- the loop -------------------------------------------------------------------------
+
+    def _connect_props(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        # The broker keeps the session (and queues reports) this long while ingest is down.
+        props.SessionExpiryInterval = self.settings.ingest_session_expiry_s
+        # Unacknowledged messages the broker may have in flight to us: several batches.
+        props.ReceiveMaximum = self.settings.ingest_receive_maximum
+        return props
+
+    def _run(self) -> None:
+        client = self._client
+        assert client is not None
+        backoff, first = 1.0, True
+        host, port = self.settings.mqtt_host, self.settings.mqtt_port
+        log.info("ingest %s: connecting to %s:%s", self.client_id, host, port)
+        while not self._stopping.is_set():
+            try:
+                if first:
+                    client.connect(
+                        host,
+                        port,
+                        keepalive=30,
+                        clean_start=False,
+                        properties=self._connect_props(),
+                    )
+                    first = False
+                else:
+                    client.reconnect()
+            except (OSError, ValueError) as exc:
+                self.last_error = f"broker {host}:{port}: {exc}"
+                log.warning("ingest %s: %s; retrying in %.0fs", self.client_id, exc, backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _RECONNECT_MAX_S)
+                continue
+            while not self._stopping.is_set():
+                timeout = self._deadline - time.monotonic() if self._pending else 0.2
+                rc = client.loop(timeout=max(0.0, min(timeout, 0.2)))
+                if self._pending and (
+                    len(self._pending) >= self.settings.ingest_batch_size
+                    or time.monotonic() >= self._deadline
+                ):
+                    self._flush()
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    break
+            if self._connected and not self._stopping.is_set():
+                continue
+            if self._stopping.is_set():
+                break
+            # Connection lost: the unacknowledged ones come again on the next connection.
+            self._flush()
+            self._stopping.wait(backoff)
+            backoff = min(backoff * 2, _RECONNECT_MAX_S)
+        if self._pending:
+            self._flush()
+        if self._connected:
+            client.disconnect()
+            client.loop(timeout=0.5)
+        self._connected = False
+
+    # --- paho callbacks (this same thread) ------------------------------------------------
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any = None
@@ -151,8 +191,7 @@ class IngestService:
             self.last_error = f"broker refused connection: {reason}"
             log.warning("ingest %s: %s", self.client_id, self.last_error)
             return
-        with self._ack_lock:
-            self._generation += 1
+        self._generation += 1
         self._connected = True
         self.last_error = None
         topic = shared_subscription("health", self.settings.ingest_group)
@@ -162,49 +201,29 @@ class IngestService:
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _flags: Any, reason: Any, _p: Any = None
     ) -> None:
-        with self._ack_lock:
-            self._generation += 1
+        self._generation += 1
         self._connected = False
         if not self._stopping.is_set():
             log.warning("ingest %s disconnected (%s); reconnecting", self.client_id, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         incoming = Incoming(msg.topic, msg.payload, msg.mid, self._generation, time.monotonic())
-        # Validate here, in the network thread: it then overlaps the worker's commits (the
-        # database drivers release the GIL while they wait or work in C).
         try:
             incoming.checked = classify(incoming)
         except Exception:  # the loop's edge: a validator bug must not drop the connection
             log.exception("ingest: validating a message on %s failed", msg.topic)
             incoming.checked = "invalid"
-        self._queue.put(incoming)
+        if not self._pending:
+            self._deadline = incoming.received + self.settings.ingest_batch_ms / 1000
+        self._pending.append(incoming)
 
-    # --- worker -----------------------------------------------------------------------------
+    # --- batches --------------------------------------------------------------------------
 
-    def _work(self) -> None:
-        size = self.settings.ingest_batch_size
-        wait = self.settings.ingest_batch_ms / 1000
-        while not self._stopping.is_set():
-            try:
-                first = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            batch = [first]
-            deadline = time.monotonic() + wait
-            while len(batch) < size:
-                remaining = deadline - time.monotonic()
-                try:
-                    batch.append(
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
-                except queue.Empty:
-                    break
-            self._handle(batch)
-
-    def _handle(self, batch: list[Incoming]) -> None:
-        """Store a batch (retrying while the database is unreachable), then acknowledge it."""
+    def _flush(self) -> None:
+        """Store the pending batch (retrying while the database is down), then acknowledge it."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
         delay = 0.5
         while True:
             try:
@@ -253,12 +272,11 @@ class IngestService:
 
     def _ack(self, batch: list[Incoming]) -> None:
         client = self._client
-        if client is None:
+        if client is None or not self._connected:
             return
-        with self._ack_lock:
-            for message in batch:
-                if message.generation == self._generation:
-                    client.ack(message.mid, 1)
+        for message in batch:
+            if message.generation == self._generation:
+                client.ack(message.mid, 1)
 
     def _account(self, result: BatchResult) -> None:
         self.batches += 1

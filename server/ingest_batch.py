@@ -25,6 +25,7 @@ from agent.report import (
     ReportError,
     device_id_from_topic,
 )
+from server.core.db import writing
 from server.flags import apply_report_findings, unresolved_flags
 from server.ingest_sql import HotSQL
 from server.models import Base, IngestCounter
@@ -151,6 +152,9 @@ def store_batch(
         else:
             valid[key] = outcome
     with factory() as session:
+        # SQLite: a writer from the start (BEGIN IMMEDIATE), so reading the devices and then
+        # writing never meets another writer in between.
+        writing(session)
         if valid:
             _store(session, valid, ctx, result)
         _count(session, result)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.report import Battery, Disk, HealthReport, Memory, Temperatures, health_topic
 from server.broker import MosquittoBroker
 from server.broker_files import BrokerAccount
+from server.core.db import writing
 from server.dynsec import DynsecClient
 from server.models import Device, Location
 
@@ -74,6 +75,7 @@ def make_devices(
 ) -> list[int]:
     """Create `n` devices at a hub; their ids."""
     with factory() as session:
+        writing(session)
         hub = session.scalar(select(Location).where(Location.kind == "hub"))
         if hub is None:
             hub = Location(kind="hub", name=f"hub-{uuid.uuid4().hex[:6]}")

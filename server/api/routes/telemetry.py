@@ -14,6 +14,7 @@ from agent.report import Command, ReportError
 from server.api.deps import SessionDep, SettingsDep, Staff
 from server.api.schemas import PathId
 from server.commands import publish_command
+from server.core.db import writing
 from server.devices import get_device
 from server.errors import Conflict, InvalidInput
 from server.ingest_batch import DROP_REASONS
@@ -139,7 +140,7 @@ def send_command(
     device_id: PathId, body: CommandIn, session: SessionDep, settings: SettingsDep, who: Staff
 ) -> CommandOut:
     """Send a command to the device's agent now (e.g. a return reminder on a manager's request)."""
-    device = get_device(session, device_id)
+    device = get_device(writing(session), device_id)
     if device.state == "retired":
         raise Conflict(f"device {device.id} is retired: its agent no longer listens")
     try:
