@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from station.ui.i18n import LANGUAGES, text
 from station.ui.screens import CertificatesScreen, HelpScreen
 
 log = logging.getLogger(__name__)
+
+QUIT_CONFIRM_S = 5.0
 
 # (key, action, text key); every key is shown, described, in the footer.
 KEYS = (
@@ -73,6 +76,18 @@ class StationApp(DeviceActions):
         attached = [self.records[k] for k in self.attached.values() if k in self.records]
         self.table.set_language(self.language, attached)
         self._show_detail()
+
+    _quit_asked = -1e9
+
+    async def action_quit(self) -> None:
+        """Quit; with jobs running, only when asked twice (they are cancelled, incomplete)."""
+        running = sum(1 for rec in self.records.values() if rec.busy)
+        now = time.monotonic()
+        if running and now - self._quit_asked > QUIT_CONFIRM_S:
+            self._quit_asked = now
+            self.notify(self.t("quit_running", n=running), severity="warning", timeout=5)
+            return
+        self.exit(0)
 
     def action_help(self) -> None:
         """Show the help screen."""

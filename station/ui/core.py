@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,8 @@ class StationCore(App[int]):
         self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)), nice=JOB_NICE)
         self.sync_worker: SyncWorker | None = None
         self._outbox: queue.Queue[tuple[str, Callable[[], object]]] = queue.Queue()
+        self._outbox_lock = threading.Lock()  # one writer at a time keeps the order
+        self._finished: set[int] = set()
 
     def t(self, key: str, **values: object) -> str:
         """Interface text in the current language."""
@@ -76,22 +79,22 @@ class StationCore(App[int]):
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         """Header, device table, detail line, job log, key bindings."""
+        # Kept as attributes: App.query_one searches the active screen, which is a dialog
+        # whenever one is open, while progress and device events keep arriving.
+        self.table = DeviceTable(self.language)
+        self.detail = DetailLine(id="detail", markup=False)
+        self.log_pane = Log(id="log", max_lines=1000)
         yield Header()
-        yield DeviceTable(self.language)
-        yield DetailLine(id="detail", markup=False)
-        yield Log(id="log", max_lines=1000)
+        yield self.table
+        yield self.detail
+        yield self.log_pane
         yield KeyBar(id="keys")
-
-    @property
-    def table(self) -> DeviceTable:
-        """The live device table."""
-        return self.query_one(DeviceTable)
 
     def on_mount(self) -> None:
         """Title, detection worker, background sync."""
         self.title = self.t("title")
         self.sub_title = self.t("simulated") if self.simulated else ""
-        self.query_one(DetailLine).show(None, self.language)
+        self.detail.show(None, self.language)
         self.watch_hardware()
         self.outbox_writer()
         sync = getattr(self.engine, "sync", None)
@@ -100,26 +103,28 @@ class StationCore(App[int]):
             self.sync_worker.start()
 
     def on_unmount(self) -> None:
-        """Stop detection and sync; running jobs are cancelled and end incomplete."""
+        """Stop detection and sync; running jobs are cancelled, end incomplete and are queued."""
         self.workers.cancel_group(self, "detection")
-        self._drain_outbox()
         self.jobs.shutdown(timeout=10)
+        # Jobs that ended during shutdown never reach the message loop: record them here.
+        for snap in self.jobs.jobs():
+            rec = self.records.get(self._owner(snap))
+            if snap.finished and snap.id not in self._finished and rec is not None:
+                self._record_result(rec, snap)
+        self._drain_outbox()
         if self.sync_worker is not None:
             self.sync_worker.stop()
 
     def write_log(self, line: str, *, warn: bool = False) -> None:
         """Append a line to the job log pane and the station log file."""
         (log.warning if warn else log.info)("%s", line)
-        self.query_one("#log", Log).write_line(("! " if warn else "") + line)
+        self.log_pane.write_line(("! " if warn else "") + line)
 
     def _drain_outbox(self) -> None:
         # What is still waiting must reach the disk before the station stops.
-        while not self._outbox.empty():
-            slot, put = self._outbox.get_nowait()
-            try:
-                put()
-            except (OSError, StationError) as exc:
-                log.warning("%s: could not queue for the server: %s", slot, exc)
+        with self._outbox_lock:
+            while not self._outbox.empty():
+                self._put(*self._outbox.get_nowait())
 
     @on(LogLine)
     def _log_line(self, message: LogLine) -> None:
@@ -254,25 +259,36 @@ class StationCore(App[int]):
         """Remember whose job the next snapshot for ``name`` is (before submitting it)."""
         self._pending_owner[name] = rec.key
 
+    def _owner(self, snap: JobSnapshot) -> str:
+        return self._job_owner.setdefault(
+            snap.id, self._pending_owner.get(snap.device) or self.attached.get(snap.device, "")
+        )
+
     @on(JobChanged)
     def _job_changed(self, message: JobChanged) -> None:
         snap = message.snapshot
-        key = self._job_owner.setdefault(
-            snap.id, self._pending_owner.get(snap.device) or self.attached.get(snap.device, "")
-        )
-        rec = self.records.get(key)
+        rec = self.records.get(self._owner(snap))
         if rec is None:
+            return
+        if snap.finished and snap.id in self._finished:
             return
         rec.job = snap
         if snap.finished:
-            self._job_finished(rec, snap)
+            detail = self._record_result(rec, snap)
+            self.write_log(
+                f"{rec.slot}: {snap.kind} {snap.state} {detail}".rstrip(),
+                warn=snap.state != "passed",
+            )
         elif snap.progress is None:
             self.write_log(f"{rec.slot}: {snap.kind} {self.t('job_started')}")
         if rec.attached:
             self.table.show(rec)
         self._show_detail()
 
-    def _job_finished(self, rec: DeviceRecord, snap: JobSnapshot) -> None:
+    def _record_result(self, rec: DeviceRecord, snap: JobSnapshot) -> str:
+        """Keep a finished job's result on the record and queue it for the server."""
+        self._finished.add(snap.id)
+        rec.job = snap
         result = snap.result
         detail = snap.message
         if snap.kind == "wipe":
@@ -297,9 +313,7 @@ class StationCore(App[int]):
                 f"{info.manufacturer} {info.model}, Android {info.android_version}; "
                 + "; ".join(result.findings)
             ).rstrip("; ")
-        self.write_log(
-            f"{rec.slot}: {snap.kind} {snap.state} {detail}".rstrip(), warn=snap.state != "passed"
-        )
+        return detail
 
     def send(self, rec: DeviceRecord, job: dict[str, Any]) -> None:
         """Queue a job result for the server (sent by the sync worker, kept if offline)."""
@@ -315,17 +329,22 @@ class StationCore(App[int]):
         """One thread writes the outbox, so records reach the server in the order made."""
         worker = get_current_worker()
         while not worker.is_cancelled:
-            try:
-                slot, put = self._outbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            try:
-                put()
-            except (OSError, StationError) as exc:
-                self.post_message(LogLine(f"{slot}: could not queue for the server: {exc}", True))
-                continue
-            if self.sync_worker is not None:
-                self.sync_worker.wake()
+            with self._outbox_lock:
+                try:
+                    slot, put = self._outbox.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self._put(slot, put)
+
+    def _put(self, slot: str, put: Callable[[], object]) -> None:
+        try:
+            put()
+        except (OSError, StationError) as exc:
+            log.warning("%s: could not queue for the server: %s", slot, exc)
+            self.post_message(LogLine(f"{slot}: could not queue for the server: {exc}", True))
+            return
+        if self.sync_worker is not None:
+            self.sync_worker.wake()
 
     # -- selection -------------------------------------------------------------------------
     def selected(self) -> DeviceRecord | None:
@@ -339,4 +358,4 @@ class StationCore(App[int]):
         self._show_detail()
 
     def _show_detail(self) -> None:
-        self.query_one(DetailLine).show(self.selected(), self.language)
+        self.detail.show(self.selected(), self.language)

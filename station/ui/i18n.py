@@ -50,6 +50,10 @@ _NL: dict[str, str] = {
     "server_unreachable": "server onbereikbaar",
     "tablet_only_disk": "dit kan alleen voor een schijf",
     "reset_recorded": "reset vastgelegd",
+    "quit_running": (
+        "Er lopen nog {n} taken: druk binnen 5 s nogmaals q om ze te stoppen "
+        "(ze eindigen onvolledig) en af te sluiten"
+    ),
     "wipe_title": "Wissen van {dev}",
     "wipe_method": "Methode (sterkste eerst)",
     "wipe_refusals": "Het station weigert dit toestel te wissen:",
@@ -107,7 +111,8 @@ _NL: dict[str, str] = {
         "  p  label afdrukken (QR-code, PNG en PDF)\n"
         "  r  markeren als klaar voor uitlening\n"
         "  x  lopende taak stoppen      c  certificaten\n"
-        "  l  taal (Nederlands/English) ?  deze hulp    q  afsluiten\n\n"
+        "  l  taal (Nederlands/English) ?  deze hulp    q  afsluiten\n"
+        "In vensters: Esc annuleert, Ctrl+S bewaart de gradering.\n\n"
         "Een onderbroken, geannuleerde of mislukte wissing maakt een\n"
         "toestel nooit 'klaar'. Een gekoppelde schijf, de systeemschijf,\n"
         "swap of RAID/LVM wordt nooit gewist."
@@ -160,6 +165,10 @@ _EN: dict[str, str] = {
     "server_unreachable": "server unreachable",
     "tablet_only_disk": "this is for disks only",
     "reset_recorded": "reset recorded",
+    "quit_running": (
+        "{n} job(s) still running: press q again within 5 s to stop them "
+        "(they end incomplete) and quit"
+    ),
     "wipe_title": "Wipe {dev}",
     "wipe_method": "Method (strongest first)",
     "wipe_refusals": "The station refuses to wipe this device:",
@@ -217,7 +226,8 @@ _EN: dict[str, str] = {
         "  p  print label (QR code, PNG and PDF)\n"
         "  r  mark ready for lending\n"
         "  x  stop the running job      c  certificates\n"
-        "  l  language (Nederlands/English)  ?  this help   q  quit\n\n"
+        "  l  language (Nederlands/English)  ?  this help   q  quit\n"
+        "In dialogs: Esc cancels, Ctrl+S saves the grading.\n\n"
         "An interrupted, cancelled or failed wipe never makes a device\n"
         "'ready'. A mounted disk, the system disk, swap or RAID/LVM\n"
         "member is never wiped."

@@ -388,3 +388,46 @@ async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) ->
 
     body = station.verify_file(rec.certificates[-1]).body
     assert body["media"]["property_number"] == "DB-000123"
+
+
+class HoldsUntilCancelled(Station):
+    """The real station; the write pass holds at its first progress until cancelled."""
+
+    def wipe(self, dev: BlockDevice, method: str, confirm: str | None, **kw: Any) -> WipeReport:
+        cancel: threading.Event = kw["cancel"]
+
+        def on_progress(p: Progress) -> None:
+            cancel.wait(30)
+
+        kw["on_progress"] = on_progress
+        return super().wipe(dev, method, confirm, **kw)
+
+
+async def test_quitting_mid_wipe_records_it_incomplete_for_the_server(cfg, make_loop) -> None:
+    import json
+    from dataclasses import replace
+
+    # The server is unreachable: results wait in the on-disk queue.
+    station = HoldsUntilCancelled(replace(cfg, server_url="http://127.0.0.1:9", token="t" * 32))
+    app = make_app(station)
+    async with app.run_test(size=SIZE) as pilot:
+        path = make_loop(64)
+        rec = await select(pilot, app, path)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
+        await type_text(pilot, "DB-000777")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: rec.asset_tag == "DB-000777")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await type_text(pilot, Path(path).name)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: rec.busy)
+        await pilot.press("q", "q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=30)
+    assert rec.wipe_statuses == ["incomplete"]
+    queued = [json.loads(p.read_text()) for p in sorted(cfg.queue_dir.glob("*.json"))]
+    wipes = [q["body"] for q in queued if q["op"] == "jobs" and q["body"]["kind"] == "wipe"]
+    assert [w["status"] for w in wipes] == ["incomplete"]
+    assert [q["ref"] for q in queued if q["op"] == "jobs"] == ["DB-000777"]
+    assert wipes[0]["certificate"]["certificate"]["status"] == "incomplete"

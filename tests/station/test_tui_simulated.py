@@ -75,3 +75,45 @@ async def test_one_detection_worker_and_bindings_in_the_configured_language(
         assert len(detection) == 1
         descriptions = {b.binding.description for b in app.active_bindings.values()}
         assert {"Wipe", "Grade", "Ready"} <= descriptions
+
+
+async def test_progress_keeps_arriving_while_a_dialog_is_open(cfg: StationConfig) -> None:
+    app = build_app(Station(cfg), simulate=True, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "sdb" in app.attached)
+        rec = app.records[app.attached["sdb"]]
+        app.table.move_cursor(row=app.table.get_row_index(rec.key))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await pilot.press(*"EMO1", "enter")
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.progress is not None)
+        # The help screen is on top while the job reports progress and ends.
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: app.screen is not app.screen_stack[0])
+        before = rec.job.progress if rec.job else None
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.progress != before)
+        app.jobs.cancel(rec.job.id)
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.finished)
+        assert "wipe incomplete" in app.table.cell_text(rec.key, "job")
+        assert "incomplete" in app.log_pane.lines[-1]
+        await pilot.press("escape")
+
+
+async def test_quit_with_a_running_job_asks_first(cfg: StationConfig) -> None:
+    app = build_app(Station(cfg), simulate=True, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "sdb" in app.attached)
+        rec = app.records[app.attached["sdb"]]
+        app.table.move_cursor(row=app.table.get_row_index(rec.key))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await pilot.press(*"EMO1", "enter")
+        await wait_for(pilot, lambda: rec.busy)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and rec.busy
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)
+    # The cancelled wipe still got its (incomplete) record.
+    assert rec.wipe_statuses == ["incomplete"]
+    assert '"status": "incomplete"' in rec.certificates[-1].read_text()
