@@ -30,14 +30,10 @@ log = logging.getLogger(__name__)
 class DeviceActions(TabletActions):
     """The actions bound to keys on the main screen."""
 
-    def _target(self, *, disk_only: bool = False) -> DeviceRecord | None:
+    def _target(self) -> DeviceRecord | None:
         rec = self.selected()
         if rec is None:
             self.notify(self.t("no_device"), severity="warning")
-            return None
-        if disk_only and rec.disk is None:
-            self.notify(self.t("tablet_only_disk"), severity="warning")
-            return None
         return rec
 
     def refuse(self, rec: DeviceRecord, reasons: list[str]) -> None:
@@ -112,7 +108,7 @@ class DeviceActions(TabletActions):
             self.diagnose_tablet(rec, rec.tablet)
             return
         if self.simulated or rec.disk is None:
-            self.notify(self.t("simulated"), severity="warning")
+            self.notify(self.t("sim_no_diagnosis"), severity="warning")
             return
         self.submitting(rec, rec.disk.name)
         try:

@@ -48,7 +48,7 @@ _NL: dict[str, str] = {
     "tag_found": "inventarisnummer gevonden",
     "not_on_server": "nog niet gekend op de server",
     "server_unreachable": "server onbereikbaar",
-    "tablet_only_disk": "dit kan alleen voor een schijf",
+    "sim_no_diagnosis": "diagnose is niet beschikbaar in de simulatie",
     "reset_recorded": "reset vastgelegd",
     "quit_running": (
         "Er lopen nog {n} taken: druk binnen 5 s nogmaals q om ze te stoppen "
@@ -163,7 +163,7 @@ _EN: dict[str, str] = {
     "tag_found": "asset tag found",
     "not_on_server": "not yet known on the server",
     "server_unreachable": "server unreachable",
-    "tablet_only_disk": "this is for disks only",
+    "sim_no_diagnosis": "diagnosis is not available in the simulation",
     "reset_recorded": "reset recorded",
     "quit_running": (
         "{n} job(s) still running: press q again within 5 s to stop them "
