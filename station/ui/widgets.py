@@ -107,12 +107,11 @@ class DetailLine(Static):
 
     @staticmethod
     def describe(rec: DeviceRecord | None, language: str) -> str:
-        """The two lines for ``rec``."""
+        """Three lines: identity; tag, SMART, last wipe, grades; the current job."""
         if rec is None:
             return text(language, "no_device")
         disk = rec.disk
         source = f" ({text(language, 'serial_source')} {disk.serial_source})" if disk else ""
-        job, progress, speed, eta = rec.job_cells()
         first = (
             f"{rec.slot} {rec.kind} {rec.make_model or '-'}  "
             f"S/N {rec.serial or '-'}{source}  {rec.capacity}"
@@ -124,12 +123,14 @@ class DetailLine(Static):
         )
         second = (
             f"{text(language, 'col_tag')}: {rec.asset_tag or '-'}  SMART: {rec.smart or '-'}  "
-            f"wipe: {rec.last_wipe or '-'}  grade: {grades}  "
-            f"{job} {progress} {speed} {eta}".rstrip()
+            f"{text(language, 'last_wipe')}: {rec.last_wipe or '-'}  "
+            f"{text(language, 'grades')}: {grades}"
         )
         if rec.ready:
             second += f"  ✓ {text(language, 'ready_ok')}"
-        return f"{first}\n{second}"
+        job, progress, speed, eta = rec.job_cells()
+        third = f"{text(language, 'col_job')}: {job or '-'} {progress} {speed} {eta}".rstrip()
+        return f"{first}\n{second}\n{third}"
 
 
 class KeyBar(Static):
