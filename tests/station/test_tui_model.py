@@ -79,3 +79,17 @@ def test_job_threads_run_below_the_ui_threads_cpu_priority() -> None:
     snap = runner.wait(runner.submit("diagnostics", "loop7", body), timeout=10)
     assert snap.result == min(own + JOB_NICE, 19)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+def test_every_text_exists_in_dutch_and_english_with_the_same_placeholders() -> None:
+    import string
+
+    from station.ui.i18n import TEXTS
+
+    assert set(TEXTS["nl"]) == set(TEXTS["en"])
+
+    def fields(s: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(s) if name}
+
+    for key, dutch in TEXTS["nl"].items():
+        assert fields(dutch) == fields(TEXTS["en"][key]), key
