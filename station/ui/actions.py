@@ -30,7 +30,13 @@ log = logging.getLogger(__name__)
 class DeviceActions(TabletActions):
     """The actions bound to keys on the main screen."""
 
+    def on_main_screen(self) -> bool:
+        """True when no dialog or other screen is on top (app keys act on the table only)."""
+        return len(self.screen_stack) == 1
+
     def _target(self) -> DeviceRecord | None:
+        if not self.on_main_screen():
+            return None
         rec = self.selected()
         if rec is None:
             self.notify(self.t("no_device"), severity="warning")

@@ -68,6 +68,8 @@ class StationApp(DeviceActions):
 
     def action_language(self) -> None:
         """Switch between Dutch and English."""
+        if not self.on_main_screen():
+            return
         index = LANGUAGES.index(self.language) if self.language in LANGUAGES else 0
         self.language = LANGUAGES[(index + 1) % len(LANGUAGES)]
         self._set_bindings()
@@ -91,10 +93,14 @@ class StationApp(DeviceActions):
 
     def action_help(self) -> None:
         """Show the help screen."""
+        if not self.on_main_screen():
+            return
         self.push_screen(HelpScreen(self.language))
 
     def action_certificates(self) -> None:
         """Show the issued certificates, each verified."""
+        if not self.on_main_screen():
+            return
         directory = self.engine.cfg.certificate_dir
         self.push_screen(CertificatesScreen(self.engine, directory, self.language))
 

@@ -13,6 +13,7 @@ from station.config import StationConfig
 from station.service import Station
 from station.ui.app import build_app
 from station.ui.dialogs import WipeDialog
+from station.ui.screens import CertificatesScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -117,3 +118,16 @@ async def test_quit_with_a_running_job_asks_first(cfg: StationConfig) -> None:
     # The cancelled wipe still got its (incomplete) record.
     assert rec.wipe_statuses == ["incomplete"]
     assert '"status": "incomplete"' in rec.certificates[-1].read_text()
+
+
+async def test_device_keys_act_only_on_the_main_screen(cfg: StationConfig) -> None:
+    app = build_app(Station(cfg), simulate=True, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "sdb" in app.attached)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CertificatesScreen))
+        # The certificates view is a full screen: app keys reach it, device actions must not.
+        await pilot.press("w", "g", "i", "l")
+        await pilot.pause(0.5)  # room for a (wrongly) started worker to open a dialog
+        assert len(app.screen_stack) == 2 and isinstance(app.screen, CertificatesScreen)
+        assert app.language == "en"
