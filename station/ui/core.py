@@ -43,6 +43,7 @@ from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 log = logging.getLogger(__name__)
 
 JOB_NICE = 10
+PROGRESS_REPAINT_S = 0.5
 
 
 class StationCore(App[int]):
@@ -71,6 +72,7 @@ class StationCore(App[int]):
         self._outbox: queue.Queue[tuple[str, Callable[[], object]]] = queue.Queue()
         self._outbox_lock = threading.Lock()  # one writer at a time keeps the order
         self._finished: set[int] = set()
+        self._progress_dirty: set[str] = set()
 
     def t(self, key: str, **values: object) -> str:
         """Interface text in the current language."""
@@ -97,6 +99,7 @@ class StationCore(App[int]):
         self.detail.show(None, self.language)
         self.watch_hardware()
         self.outbox_writer()
+        self.set_interval(PROGRESS_REPAINT_S, self._repaint_progress)
         sync = getattr(self.engine, "sync", None)
         if sync is not None and not self.simulated:
             self.sync_worker = SyncWorker(sync, self.engine.cfg.sync_interval_s)
@@ -281,9 +284,23 @@ class StationCore(App[int]):
             )
         elif snap.progress is None:
             self.write_log(f"{rec.slot}: {snap.kind} {self.t('job_started')}")
+        else:
+            # Progress only: drawn by the next repaint tick. Every changed cell makes the
+            # table render again, and four jobs report four times a second each.
+            self._progress_dirty.add(rec.key)
+            return
         if rec.attached:
             self.table.show(rec)
         self._show_detail()
+
+    def _repaint_progress(self) -> None:
+        dirty, self._progress_dirty = self._progress_dirty, set()
+        for key in dirty:
+            rec = self.records.get(key)
+            if rec is not None and rec.attached:
+                self.table.show(rec)
+        if dirty:
+            self._show_detail()
 
     def _record_result(self, rec: DeviceRecord, snap: JobSnapshot) -> str:
         """Keep a finished job's result on the record and queue it for the server."""

@@ -103,7 +103,7 @@ class DetailLine(Static):
         described = self.describe(rec, language)
         if described != self._shown:
             self._shown = described
-            self.update(described)
+            self.update(described, layout=False)  # fixed height: no re-layout per key
 
     @staticmethod
     def describe(rec: DeviceRecord | None, language: str) -> str:
