@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -55,12 +54,8 @@ def result_state(result: Any) -> str:
 class JobRunner:
     """Runs jobs in threads; one job per device at a time."""
 
-    def __init__(
-        self, on_change: Callable[[JobSnapshot], object] | None = None, nice: int = 0
-    ) -> None:
+    def __init__(self, on_change: Callable[[JobSnapshot], object] | None = None) -> None:
         self._on_change = on_change
-        # Job threads can run at a lower CPU priority, so an interactive UI stays responsive.
-        self._nice = nice
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._jobs: dict[int, JobSnapshot] = {}
@@ -104,11 +99,6 @@ class JobRunner:
 
     def _run(self, job_id: int, body: JobBody) -> None:
         cancel = self._cancels[job_id]
-        if self._nice:
-            try:  # Linux: a thread's id is a process id for setpriority
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
-            except OSError as exc:
-                log.info("job %d keeps its CPU priority: %s", job_id, exc)
 
         def on_progress(progress: Progress) -> None:
             self._update(job_id, progress=progress)

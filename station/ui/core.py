@@ -42,7 +42,6 @@ from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 
 log = logging.getLogger(__name__)
 
-JOB_NICE = 10
 PROGRESS_REPAINT_S = 0.5
 
 
@@ -66,8 +65,7 @@ class StationCore(App[int]):
         self.attached: dict[str, str] = {}  # kernel name / usb path -> record key
         self._job_owner: dict[int, str] = {}
         self._pending_owner: dict[str, str] = {}
-        # Job threads yield the CPU to the UI thread (a key press answered within 100 ms).
-        self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)), nice=JOB_NICE)
+        self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)))
         self.sync_worker: SyncWorker | None = None
         self._outbox: queue.Queue[tuple[str, Callable[[], object]]] = queue.Queue()
         self._outbox_lock = threading.Lock()  # one writer at a time keeps the order

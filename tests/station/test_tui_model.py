@@ -64,23 +64,6 @@ def test_slot_comes_from_the_udev_path_when_known() -> None:
     assert (slot_of(usb), slot_of(sata), slot_of(LOOP)) == ("usb2.1", "ata3", "loop7")
 
 
-def test_job_threads_run_below_the_ui_threads_cpu_priority() -> None:
-    import os
-    import threading
-
-    from station.jobs import JobRunner
-    from station.ui.core import JOB_NICE
-
-    def body(cancel: threading.Event, on_progress: object) -> object:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    runner = JobRunner(nice=JOB_NICE)
-    snap = runner.wait(runner.submit("diagnostics", "loop7", body), timeout=10)
-    assert snap.result == min(own + JOB_NICE, 19)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
-
-
 def test_every_text_exists_in_dutch_and_english_with_the_same_placeholders() -> None:
     import string
 
