@@ -159,6 +159,9 @@ async def measure(
 
 def stats(samples: list[float]) -> dict[str, float]:
     """p50 / p95 / max in milliseconds."""
+    if not samples:
+        nan = float("nan")
+        return {"n": 0, "p50": nan, "p95": nan, "max": nan, "within_target": nan}
     ms = sorted(s * 1000 for s in samples)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     within = sum(1 for x in ms if x < TARGET_MS) / len(ms)
@@ -262,6 +265,9 @@ def main() -> int:
         files = backing_files(folder, 4, args.size_mib)
         result = asyncio.run(run_bench(files, folder / "station", args.presses))
     base, load, attach = result["baseline"], result["wiping"], result["attach_to_row"]
+    if load["n"] == 0:
+        print("the wipes ended before a key could be timed: use a larger --size-mib")
+        return 1
     print(
         f"plug -> row in table: p50 {attach['p50']:.0f} ms, max {attach['max']:.0f} ms "
         f"(n={attach['n']}, target < 1000 ms)"
