@@ -159,15 +159,7 @@ class StationCore(App[int]):
         if isinstance(event, DiskAttached | MediaChanged):
             self._disk_seen(event.device)
         elif isinstance(event, DiskDetached | TabletDetached):
-            name = event.name if isinstance(event, DiskDetached) else event.usb_path
-            key = self.attached.pop(name, None)
-            if key is None:
-                return
-            rec = self.records[key]
-            rec.attached = False
-            self.table.drop(key)
-            self.write_log(f"{rec.slot}: {self.t('detached')}")
-            self._show_detail()
+            self._gone(event.name if isinstance(event, DiskDetached) else event.usb_path)
         elif isinstance(event, TabletAttached):
             tab = event.tablet
             key = tablet_key(tab)
@@ -179,7 +171,20 @@ class StationCore(App[int]):
             self.write_log(f"{rec.slot}: tablet {rec.make_model} {self.t('attached')}")
             self.inspect_tablet(key, tab.serial)
 
+    def _gone(self, name: str) -> None:
+        key = self.attached.pop(name, None)
+        if key is None:
+            return
+        rec = self.records[key]
+        rec.attached = False
+        self.table.drop(key)
+        self.write_log(f"{rec.slot}: {self.t('detached')}")
+        self._show_detail()
+
     def _disk_seen(self, dev: BlockDevice) -> None:
+        if self.attached.get(dev.name, disk_key(dev)) != disk_key(dev):
+            # Other media under the same name (card reader, hot-swap bay): the old one left.
+            self._gone(dev.name)
         known_name = self.attached.get(dev.name)
         key = known_name or disk_key(dev)
         new = known_name is None

@@ -27,7 +27,9 @@ def disk_key(dev: BlockDevice) -> str:
         return f"serial:{dev.serial}"
     if dev.is_loop and dev.backing_file:
         return f"loop:{dev.backing_file}"
-    return f"name:{dev.name}"
+    # Nothing identifies the medium: new media (a new diskseq) is a new device, so it can
+    # never inherit another medium's wipe.
+    return f"name:{dev.name}:{dev.diskseq}"
 
 
 def tablet_key(tablet: UsbTablet) -> str:

@@ -25,6 +25,12 @@ def test_a_device_keeps_its_identity_across_replugging() -> None:
     assert disk_key(LOOP.with_serial("WD-123", "smartctl")) == "serial:WD-123"
 
 
+def test_media_without_identity_never_share_a_record() -> None:
+    card = BlockDevice("sdc", "/dev/sdc", "8:32", 1 << 30, transport="usb", diskseq="41")
+    other = BlockDevice("sdc", "/dev/sdc", "8:32", 1 << 30, transport="usb", diskseq="42")
+    assert disk_key(card) != disk_key(other)
+
+
 def test_ready_needs_grades_and_a_passed_latest_wipe() -> None:
     rec = DeviceRecord("k", "loop7", disk=LOOP)
     assert rec.ready_blockers() == ["not graded", "no wipe recorded"]
