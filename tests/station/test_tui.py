@@ -24,7 +24,7 @@ from station.grading import CHECKLIST_ITEMS, Checklist, grade
 from station.hw.blockdev import BlockDevice
 from station.hw.udev import DeviceWatcher
 from station.service import Station, WipeReport
-from station.ui.app import KEYS, StationApp
+from station.ui.app import KEYS, StationApp, build_app
 from station.ui.dialogs import IntakeDialog, WipeDialog
 from station.ui.grade import GradeDialog
 from station.ui.model import DeviceRecord
@@ -37,11 +37,12 @@ SIZE = (80, 24)
 
 # -- helpers ---------------------------------------------------------------------------------
 def make_app(station: Station, language: str = "en") -> StationApp:
-    """The real app on real detection (kernel or udev uevents), loop devices admitted."""
+    """The real app on real detection (kernel or udev uevents), built as the CLI builds it;
+    the station's setting admits loop devices to the live table."""
     assert station.cfg.allow_loop_devices
-    return StationApp(
-        station, DeviceWatcher(lambda event: None, include_loop=True), language=language
-    )
+    app = build_app(station, language=language)
+    assert isinstance(app.source, DeviceWatcher) and app.source.translator.include_loop
+    return app
 
 
 async def wait_for(
