@@ -303,11 +303,14 @@ def _opt_int(data: dict[str, Any], key: str) -> int | None:
 
 @functools.cache
 def _field_kinds(cls: type) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
-    """A dataclass's field names and each field's leading type name, computed once per class."""
+    """A dataclass's field names and each field's kind (bool, int, float or str), once per class."""
     declared = fields(cls)
-    return frozenset(f.name for f in declared), tuple(
-        (f.name, str(f.type).split(" ")[0]) for f in declared
-    )
+    kinds = []
+    for f in declared:
+        hint = str(f.type).split(" ")[0]
+        kind = next((k for k in ("bool", "int", "float") if hint.startswith(k)), "str")
+        kinds.append((f.name, kind))
+    return frozenset(f.name for f in declared), tuple(kinds)
 
 
 def _no_unknown(data: dict[str, Any], cls: type, where: str) -> None:
@@ -327,19 +330,19 @@ def _sub(value: Any, cls: type, where: str) -> Any:
     _no_unknown(value, cls, where)
     out: dict[str, Any] = {}
     # The field kinds are computed once per class: this runs for every report the hub ingests.
-    for name, hint in _field_kinds(cls)[1]:
+    for name, kind in _field_kinds(cls)[1]:
         v = value.get(name)
         if v is None:
             continue
-        if hint.startswith("bool"):
-            ok = isinstance(v, bool)
-        elif hint.startswith("int"):
-            ok = _is_int(v) and v >= 0
-        elif hint.startswith("float"):
+        if kind == "float":
             ok = isinstance(v, int | float) and not isinstance(v, bool) and -100 <= v <= 1e15
+        elif kind == "int":
+            ok = isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        elif kind == "bool":
+            ok = isinstance(v, bool)
         else:
             ok = isinstance(v, str) and len(v) <= 32
         if not ok:
-            raise ReportError(f"{where}.{name}: {v!r} is not a valid {hint}")
+            raise ReportError(f"{where}.{name}: {v!r} is not a valid {kind}")
         out[name] = v
     return cls(**out)

@@ -29,7 +29,10 @@ class HotSQL:
         """A UTC time as the driver should receive it (SQLite: SQLAlchemy's text format)."""
         if self.pg:
             return moment
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # str() of a naive datetime is SQLAlchemy's SQLite format, bar zero microseconds
+        # (and several times faster than strftime, which ran twice per report).
+        text = str(moment.astimezone(UTC).replace(tzinfo=None))
+        return text if len(text) > 19 else text + ".000000"
 
     def _in(self, n: int) -> str:
         return ",".join([self.p] * n)
