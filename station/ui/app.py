@@ -40,6 +40,9 @@ KEYS = (
 )
 
 
+MAIN_SCREEN_ACTIONS = frozenset(action for _key, action, _label in KEYS if action != "quit")
+
+
 def main_bindings(language: str) -> list[BindingType]:
     """The main screen's key bindings, described in ``language``."""
     return [
@@ -80,6 +83,10 @@ class StationApp(DeviceActions):
         self._show_detail()
 
     _quit_asked = -1e9
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Device and view keys only on the main screen (hidden from other screens' footers)."""
+        return action not in MAIN_SCREEN_ACTIONS or self.on_main_screen()
 
     async def action_quit(self) -> None:
         """Quit; with jobs running, only when asked twice (they are cancelled, incomplete)."""

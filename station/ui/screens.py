@@ -42,7 +42,7 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-CERT_COLUMNS = ("file", "media", "status", "method", "signature")
+CERT_COLUMNS = ("media", "status", "method", "signature", "file")
 
 
 class CertificatesScreen(Screen[None]):
@@ -83,15 +83,14 @@ class CertificatesScreen(Screen[None]):
         for path in files:
             if worker.is_cancelled:
                 return
-            row = self._describe(path)
-            self.app.call_from_thread(self._add_row, path.name, row)
+            self.app.call_from_thread(self._add_row, path.name, self._describe(path))
 
     def _describe(self, path: Path) -> list[str]:
         try:
             verified = self.engine.verify_file(path)
         except CertificateError as exc:
             log.warning("certificate %s does not verify: %s", path, exc)
-            return ["?", "?", "?", f"{text(self.language, 'invalid')}: {exc}"]
+            return ["?", "?", "?", f"{text(self.language, 'invalid')}: {exc}", path.name]
         body = verified.body
         media = body.get("media", {})
         san = body.get("sanitization", {})
@@ -100,10 +99,11 @@ class CertificatesScreen(Screen[None]):
             str(body.get("status", "?")),
             f"{san.get('category', '?')} {san.get('method', '')}",
             f"{text(self.language, 'valid')} ({verified.key_id})",
+            path.name,
         ]
 
     def _add_row(self, name: str, row: list[str]) -> None:
-        self.query_one("#certificates", DataTable).add_row(name, *row, key=name)
+        self.query_one("#certificates", DataTable).add_row(*row, key=name)
 
     def action_close(self) -> None:
         """Back to the devices."""

@@ -132,3 +132,5 @@ async def test_device_keys_act_only_on_the_main_screen(cfg: StationConfig) -> No
         await pilot.pause(0.5)  # room for a (wrongly) started worker to open a dialog
         assert len(app.screen_stack) == 2 and isinstance(app.screen, CertificatesScreen)
         assert app.language == "en"
+        offered = {b.binding.action for b in app.active_bindings.values() if b.enabled}
+        assert "close" in offered and not offered & {"wipe", "grade", "intake", "language"}
