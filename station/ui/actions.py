@@ -214,8 +214,12 @@ class DeviceActions(TabletActions):
             )
             sync = getattr(self.engine, "sync", None)
             ref = rec.asset_tag or rec.serial
+            record = condition_record(g, result.checklist, "", self.engine.cfg.technician)
+            kept = {**record, "lendable": g.lendable, "reasons": list(g.reasons)}
+            subject = ref or rec.slot
+            # The grade is kept as a station result, like the CLI's, then sent if possible.
+            self.to_outbox(rec.slot, lambda: self.engine.results.save("grade", subject, kept))
             if sync is not None and ref:
-                record = condition_record(g, result.checklist, "", self.engine.cfg.technician)
                 self.to_outbox(rec.slot, lambda: sync.condition(ref, record))
             self._show_detail()
 

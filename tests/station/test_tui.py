@@ -7,6 +7,7 @@ the loop devices are attached with ``losetup`` over files in tmp and always deta
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import threading
@@ -368,6 +369,9 @@ async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) ->
         await wait_for(pilot, lambda: rec.grades is not None)
         assert rec.grades is not None and rec.grades.lendable
         assert (rec.grades.cosmetic, rec.grades.functional, rec.grades.battery) == ("B", "A", "A")
+        await wait_for(pilot, lambda: station.results.list("grade"))
+        kept = json.loads(station.results.list("grade")[-1].read_text())
+        assert kept["subject"] == "DB-000123" and kept["result"]["lendable"] is True
 
         await pilot.press("r")  # graded, but not wiped yet
         await pilot.pause()
@@ -405,7 +409,6 @@ class HoldsUntilCancelled(Station):
 
 
 async def test_quitting_mid_wipe_records_it_incomplete_for_the_server(cfg, make_loop) -> None:
-    import json
     from dataclasses import replace
 
     # The server is unreachable: results wait in the on-disk queue.
