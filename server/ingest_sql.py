@@ -18,6 +18,25 @@ from sqlalchemy import Connection
 _CHUNK = 1000  # rows per multi-row INSERT: 5,000 parameters, under both drivers' limits
 
 
+def _query(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Run one statement on the driver's own cursor (inside the session's transaction)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        cursor.close()
+
+
+def _execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run one statement for many parameter rows on the driver's own cursor."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
 class HotSQL:
     """The ingest statements for one dialect (`sqlite` or `postgresql`)."""
 
@@ -26,16 +45,22 @@ class HotSQL:
         self.p = "%s" if self.pg else "?"
 
     def time(self, moment: datetime) -> Any:
-        """A UTC time as the driver should receive it (SQLite: SQLAlchemy's text format)."""
-        if self.pg:
-            return moment
-        # str() of a naive datetime is SQLAlchemy's SQLite format, bar zero microseconds
-        # (and several times faster than strftime, which ran twice per report).
+        """A UTC time as text the statements below take (SQLite: SQLAlchemy's own format)."""
+        # str() of a naive datetime is SQLAlchemy's SQLite format, bar zero microseconds,
+        # and several times cheaper than strftime or the driver's datetime adaptation.
         text = str(moment.astimezone(UTC).replace(tzinfo=None))
+        if self.pg:
+            return text + "+00"  # cast with ::timestamptz in the statements
         return text if len(text) > 19 else text + ".000000"
 
     def _in(self, n: int) -> str:
         return ",".join([self.p] * n)
+
+    def _ids(self, column: str, ids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+        """`column IN (...)` and its parameters; one array parameter on PostgreSQL."""
+        if self.pg:
+            return f"{column} = ANY(%s::int[])", (list(ids),)
+        return f"{column} IN ({self._in(len(ids))})", tuple(ids)
 
     def lock_devices(
         self, conn: Connection, ids: Sequence[int]
@@ -44,9 +69,9 @@ class HotSQL:
         # Locked in id order, so two ingest processes never wait on each other in a cycle;
         # SQLite's BEGIN IMMEDIATE already serialises writers.
         lock = " ORDER BY id FOR UPDATE" if self.pg else ""
-        where = f"id IN ({self._in(len(ids))})"
+        where, params = self._ids("id", ids)
         sql = f"SELECT id, state, last_report_seq FROM devices WHERE {where}{lock}"
-        return {r[0]: (r[1], r[2]) for r in conn.exec_driver_sql(sql, tuple(ids))}
+        return {r[0]: (r[1], r[2]) for r in _query(conn, sql, params)}
 
     def insert_reports(
         self, conn: Connection, rows: Sequence[tuple[int, int, Any, Any, str]]
@@ -54,7 +79,8 @@ class HotSQL:
         """Insert (device_id, seq, measured_at, received_at, payload) rows, skipping stored
         ones; returns the keys actually inserted."""
         payload = f"{self.p}::json" if self.pg else self.p
-        one = f"({self.p},{self.p},{self.p},{self.p},{payload})"
+        ts = f"{self.p}::timestamptz" if self.pg else self.p
+        one = f"({self.p},{self.p},{ts},{ts},{payload})"
         inserted: set[tuple[int, int]] = set()
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
@@ -64,16 +90,17 @@ class HotSQL:
                 " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
             )
             flat = tuple(v for row in chunk for v in row)
-            inserted.update((r[0], r[1]) for r in conn.exec_driver_sql(sql, flat))
+            inserted.update((r[0], r[1]) for r in _query(conn, sql, flat))
         return inserted
 
     def latest_reports(self, conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The stored latest report of each of these devices (that has one)."""
         if not ids:
             return {}
-        sql = f"SELECT id, latest_report FROM devices WHERE id IN ({self._in(len(ids))})"
+        where, params = self._ids("id", ids)
         out = {}
-        for device_id, value in conn.exec_driver_sql(sql, tuple(ids)):
+        sql = f"SELECT id, latest_report FROM devices WHERE {where}"
+        for device_id, value in _query(conn, sql, params):
             if value is not None:
                 out[device_id] = json.loads(value) if isinstance(value, str) else value
         return out
@@ -82,11 +109,9 @@ class HotSQL:
         """Which of these devices have an unresolved flag."""
         if not ids:
             return set()
-        sql = (
-            "SELECT DISTINCT device_id FROM flags WHERE status != 'resolved'"
-            f" AND device_id IN ({self._in(len(ids))})"
-        )
-        return {r[0] for r in conn.exec_driver_sql(sql, tuple(ids))}
+        where, params = self._ids("device_id", ids)
+        sql = f"SELECT DISTINCT device_id FROM flags WHERE status != 'resolved' AND {where}"
+        return {r[0] for r in _query(conn, sql, params)}
 
     def update_devices(
         self,
@@ -99,18 +124,20 @@ class HotSQL:
         The last-seen time only ever moves forward, whatever order batches commit in.
         """
         p = self.p
+        ts = f"{p}::timestamptz" if self.pg else p
         seen = (
-            f"last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < {p}"
-            f" THEN {p} ELSE last_seen_at END"
+            f"last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < {ts}"
+            f" THEN {ts} ELSE last_seen_at END"
         )
         report = f"{p}::json" if self.pg else p
         fresh_rows = [(s, s, q, r, i) for s, q, r, i in fresh]
         if fresh_rows:
-            conn.exec_driver_sql(
+            _execute_many(
+                conn,
                 f"UPDATE devices SET {seen}, last_report_seq = {p}, latest_report = {report}"
                 f" WHERE id = {p}",
                 fresh_rows,
             )
         seen_rows = [(s, s, i) for s, i in seen_only]
         if seen_rows:
-            conn.exec_driver_sql(f"UPDATE devices SET {seen} WHERE id = {p}", seen_rows)
+            _execute_many(conn, f"UPDATE devices SET {seen} WHERE id = {p}", seen_rows)
