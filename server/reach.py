@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from server.models import Borrower, Digibank, Loan, Location, Municipality
@@ -37,38 +37,50 @@ def reach(
     Borrowers count by their row, not their reference, so erasing a reference (retention)
     leaves the figures unchanged.
     """
-    base = (
-        select(Digibank.name, Municipality.name, func.count(distinct(Loan.borrower_id)))
+    # Who was reached where, once; both counts read it (a CTE used twice is materialised).
+    reached = (
+        select(Municipality.digibank_id, Location.municipality_id, Loan.borrower_id)
+        .distinct()
         .select_from(Loan)
         .join(Borrower, Loan.borrower_id == Borrower.id)
         .join(Location, Loan.location_id == Location.id)
         .join(Municipality, Location.municipality_id == Municipality.id)
-        .join(Digibank, Municipality.digibank_id == Digibank.id)
         .where(Borrower.adult.is_(True))
     )
     if since:
-        base = base.where(Loan.started_at >= datetime.combine(since, time(), BRUSSELS))
+        reached = reached.where(Loan.started_at >= datetime.combine(since, time(), BRUSSELS))
     if until:
-        base = base.where(Loan.started_at < datetime.combine(until, time(), BRUSSELS))
-    per_muni = {
-        (b, m): n for b, m, n in session.execute(base.group_by(Digibank.name, Municipality.name))
-    }
-    bank_stmt = base.with_only_columns(
-        Digibank.name, func.count(distinct(Loan.borrower_id))
-    ).group_by(Digibank.name)
-    per_bank = dict(session.execute(bank_stmt).tuples().all())
-    banks = session.execute(select(Digibank.name).order_by(Digibank.name)).scalars().all()
-    munis = (
-        session.execute(
-            select(Digibank.name, Municipality.name)
+        reached = reached.where(Loan.started_at < datetime.combine(until, time(), BRUSSELS))
+    r = reached.cte("reached")
+    per_muni_stmt = select(r.c.digibank_id, r.c.municipality_id, func.count().label("n")).group_by(
+        r.c.digibank_id, r.c.municipality_id
+    )
+    per_bank_stmt = select(
+        r.c.digibank_id,
+        literal(None).label("municipality_id"),
+        func.count(distinct(r.c.borrower_id)),
+    ).group_by(r.c.digibank_id)
+    per_muni: dict[int, int] = {}
+    per_bank: dict[int, int] = {}
+    for bank_id, muni_id, n in session.execute(union_all(per_muni_stmt, per_bank_stmt)):
+        if muni_id is None:
+            per_bank[bank_id] = n
+        else:
+            per_muni[muni_id] = n
+    bank_rows = [
+        ReachFigure(name, None, per_bank.get(bank_id, 0), target)
+        for bank_id, name in session.execute(
+            select(Digibank.id, Digibank.name).order_by(Digibank.name)
+        )
+    ]
+    muni_rows = [
+        ReachFigure(bank, name, per_muni.get(muni_id, 0), None)
+        for muni_id, bank, name in session.execute(
+            select(Municipality.id, Digibank.name, Municipality.name)
             .join(Digibank, Municipality.digibank_id == Digibank.id)
             .order_by(Digibank.name, Municipality.name)
         )
-        .tuples()
-        .all()
-    )
-    bank_rows = [ReachFigure(b, None, per_bank.get(b, 0), target) for b in banks]
-    muni_rows = [ReachFigure(b, m, per_muni.get((b, m), 0), None) for b, m in munis]
+    ]
     return bank_rows, muni_rows
 
 
