@@ -12,6 +12,8 @@ reports/s offered for --live-seconds while ingest (SQLite) runs; latency = the m
 report is visible in the database (polled every 20 ms) minus the moment it was published.
 
     .venv/bin/python bench/ingest.py [--devices 10000] [--reports 10] [--pg URL] [--live-seconds 20]
+
+Prints the figures and writes them to bench/results/ingest.json (not committed).
 """
 
 from __future__ import annotations
@@ -329,6 +331,8 @@ def main() -> int:
         "devices": args.devices,
         "messages": n,
         "batch_size": args.batch_size,
+        # The machine is shared: compare figures only within one run.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     with started_broker(work / "broker-data") as broker:
         results.update(run(broker, args, n, work, log))

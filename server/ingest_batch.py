@@ -130,8 +130,8 @@ def classify(message: Incoming) -> Valid | str:
         return "invalid"
     if report.device_id != topic_id:
         return "spoofed"
-    if not topic_id.isdigit() or len(topic_id) > 18:
-        return "unknown_device"
+    if not topic_id.isdigit() or len(topic_id) > 18 or topic_id != str(int(topic_id)):
+        return "unknown_device"  # device ids on the wire are str(Device.id), nothing else
     return Valid(int(topic_id), report, data, text)
 
 
