@@ -3,6 +3,7 @@ reports show up in the API and /metrics, a manager's command reaches the device'
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -12,17 +13,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.report import Battery, Command, commands_topic, health_topic
 from server.app import create_app
-from server.broker import MosquittoBroker
+from server.broker import MosquittoBroker, free_port
 from server.core.config import Settings
 from server.dynsec import DynsecClient
 from server.security import issue_token
-from tests.mqtt_broker import close, connect, subscribe
+from tests.mqtt_broker import broker_data_dir, close, connect, subscribe
 from tests.telemetry.fleet import (
     Endpoint,
     forget_session,
     make_devices,
     payload,
     publish_all,
+    simulator_account,
     wait_until,
 )
 
@@ -114,3 +116,37 @@ def test_telemetry_routes_need_staff(client: TestClient) -> None:
     assert (
         anonymous.post("/api/v1/devices/1/commands", json={"type": "report_now"}).status_code == 401
     )
+
+
+def test_the_api_serves_while_the_broker_is_down_and_ingest_connects_when_it_is_up(
+    tsettings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = broker_data_dir()
+    broker = MosquittoBroker(folder, free_port(), device_bind="127.0.0.1")
+    account = broker.server_credentials
+    settings = tsettings.model_copy(
+        update={
+            "mqtt_port": broker.port,
+            "mqtt_username": account.username,
+            "mqtt_password": account.password,
+        }
+    )
+    (dev,) = make_devices(factory, 1)
+    try:
+        with TestClient(create_app(settings)) as c:
+            health = c.get("/healthz").json()
+            assert health["status"] == "ok"
+            assert health["services"]["ingest"]["connected"] is False
+            assert "digibank_ingest_connected" in c.get("/metrics").text
+            broker.start()
+            assert wait_until(
+                lambda: c.get("/healthz").json()["services"]["ingest"]["connected"], 30
+            )
+            sim = simulator_account(broker)
+            assert publish_all(sim, [(health_topic(str(dev)), payload(dev, 1))]) == 1
+            assert wait_until(
+                lambda: c.get("/healthz").json()["services"]["ingest"]["stored"] == 1, 10
+            )
+    finally:
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
