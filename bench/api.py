@@ -42,6 +42,7 @@ from server.models import (
     Location,
     User,
 )
+from server.reach import rebuild_facts
 from server.region import seed_region
 from server.security import issue_token
 
@@ -107,6 +108,7 @@ def seed(settings: Settings, n_devices: int) -> str:
                             (Borrower, borrowers), (Loan, loans)):  # fmt: skip
             for start in range(0, len(rows), 10_000):
                 conn.execute(insert(table), rows[start : start + 10_000])
+        rebuild_facts(conn)  # loans were written in bulk, not lent
         if engine.dialect.name == "postgresql":
             for table in ("devices", "borrowers"):
                 conn.execute(

@@ -29,6 +29,7 @@ from server.models import (
     Location,
     Municipality,
 )
+from server.reach import rebuild_facts
 from server.region import seed_region
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ def generate(engine: Engine, devices: int, reports: int, seed: int = 1) -> dict[
             for chunk in _chunks(rows):
                 conn.execute(insert(model.__table__), chunk)
         timings[model.__tablename__] = time.perf_counter() - t0
+    with engine.begin() as conn:
+        rebuild_facts(conn)  # loans were written in bulk, not lent
     t0 = time.perf_counter()
     _health_reports(engine, devices, reports, now, rng)
     timings["health_reports"] = time.perf_counter() - t0

@@ -23,6 +23,7 @@ from server.models import (
     Loan,
     Location,
 )
+from server.reach import rebuild_facts
 from server.region import seed_region
 from server.timeutil import local_today, utcnow
 
@@ -117,6 +118,7 @@ def seed_fleet(session: Session, devices: int = 300, seed: int = 7) -> FleetSumm
             overdue += kind == "overdue"
             soon += kind == "soon"
     session.flush()
+    rebuild_facts(session)  # the fleet's loans were written directly, not lent
     log.info("demo fleet: %d devices, %d on loan (%d overdue)", devices, len(loaned), overdue)
     return FleetSummary(devices, len(loaned), overdue, soon, loaned)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server import lifecycle
 from server.devices import get_device, get_location
 from server.errors import Conflict, InvalidInput, NotFound
-from server.models import Borrower, Device, DeviceEvent, Loan, Location
+from server.models import Borrower, Device, DeviceEvent, Loan, Location, Municipality, ReachFact
 from server.timeutil import local_today, utcnow
 
 
@@ -37,9 +37,30 @@ def _borrower(session: Session, ref: str, adult: bool, digibank_id: int) -> Borr
         session.add(borrower)
         session.flush()
     elif borrower.adult != adult:
-        # A borrower can come of age; the latest answer counts.
+        # A borrower can come of age; the latest answer counts, in the reach facts too.
         borrower.adult = adult
+        session.execute(
+            update(ReachFact).where(ReachFact.borrower_id == borrower.id).values(adult=adult)
+        )
     return borrower
+
+
+def _record_reach(session: Session, borrower: Borrower, municipality: Municipality) -> None:
+    """Remember that this borrower was reached in this municipality (once)."""
+    if session.get(ReachFact, (borrower.id, municipality.id)) is not None:
+        return
+    fact = ReachFact(
+        borrower_id=borrower.id,
+        municipality_id=municipality.id,
+        digibank_id=municipality.digibank_id,
+        adult=borrower.adult,
+        first_loan_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(fact)
+    except IntegrityError:
+        pass  # a concurrent loan of the same borrower here recorded it first
 
 
 def lend(
@@ -66,8 +87,9 @@ def lend(
             f"device {device.asset_tag} is {device.state}, only a ready device can be lent"
         )
     location = _digipunt(session, location_id)
-    assert location.municipality is not None
-    borrower = _borrower(session, borrower_ref, borrower_adult, location.municipality.digibank_id)
+    municipality = location.municipality
+    assert municipality is not None
+    borrower = _borrower(session, borrower_ref, borrower_adult, municipality.digibank_id)
     loan = Loan(
         device_id=device.id,
         borrower_id=borrower.id,
@@ -84,6 +106,7 @@ def lend(
     lifecycle.transition(
         session, device, "on_loan", actor=actor, reason=f"loan {loan.id}", via_loan=True
     )
+    _record_reach(session, borrower, municipality)
     device.location_id = location.id
     return loan
 

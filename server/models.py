@@ -286,6 +286,21 @@ class Loan(Base):
     location: Mapped[Location] = relationship(foreign_keys=[location_id], lazy="joined")
 
 
+class ReachFact(Base):
+    """A borrower reached in a municipality (kept up to date at lending), so reach is a count."""
+
+    __tablename__ = "reach_facts"
+    __table_args__ = (
+        Index("ix_reach_facts_adult_muni", "adult", "municipality_id", "borrower_id"),
+        Index("ix_reach_facts_adult_bank", "adult", "digibank_id", "borrower_id"),
+    )
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), primary_key=True)
+    digibank_id: Mapped[int] = mapped_column(ForeignKey("digibanks.id"))
+    adult: Mapped[bool] = mapped_column(Boolean)
+    first_loan_at: Mapped[datetime]
+
+
 # --- telemetry ----------------------------------------------------------------------------------
 
 

@@ -80,3 +80,25 @@ def test_recent_returns_are_kept(api: Api, session: Session) -> None:
     _loan_and_return(api, "S1", "NEW-1", True, "Oostkamp")
     assert erase_expired_borrowers(session, retention_days=365) == 0
     assert session.scalar(select(Borrower.ref)) == "NEW-1"
+
+
+def test_period_reach_from_loans_matches_the_facts(api: Api) -> None:
+    _loan_and_return(api, "S1", "P-1", True, "Brugge")
+    _loan_and_return(api, "S2", "P-2", True, "Oostkamp")
+    _loan_and_return(api, "S3", "P-1", True, "Oostkamp")  # one person, two municipalities
+    facts = api("GET", "/reports/reach")
+    period = api("GET", "/reports/reach?since=2000-01-01&until=2200-01-01")
+    assert facts["digibanks"] == period["digibanks"]
+    assert facts["municipalities"] == period["municipalities"]
+    assert _bank(facts, "Brugge") == 2  # P-1 counted once for the digibank
+    assert (_muni(facts, "Brugge"), _muni(facts, "Oostkamp")) == (1, 2)
+    assert _bank(api("GET", "/reports/reach?since=2199-01-01"), "Brugge") == 0
+
+
+def test_a_borrower_coming_of_age_counts(api: Api) -> None:
+    _loan_and_return(api, "S1", "TEEN-1", False, "Damme")
+    assert _bank(api("GET", "/reports/reach"), "Noord") == 0
+    _loan_and_return(api, "S2", "TEEN-1", True, "Blankenberge")
+    report = api("GET", "/reports/reach")
+    assert _bank(report, "Noord") == 1
+    assert (_muni(report, "Damme"), _muni(report, "Blankenberge")) == (1, 1)
