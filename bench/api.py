@@ -155,6 +155,11 @@ NOORD = (
     "m2.id = l2.municipality_id JOIN digibanks b2 ON b2.id = m2.digibank_id "
     "WHERE lower(b2.name) = 'noord')"
 )
+BARE_REACH_FACTS = [
+    "SELECT municipality_id, count(*) FROM reach_facts WHERE adult GROUP BY municipality_id",
+    "SELECT digibank_id, count(DISTINCT borrower_id) FROM reach_facts WHERE adult "
+    "GROUP BY digibank_id",
+]
 BARE_REACH = """
 WITH reached AS (
   SELECT DISTINCT m.digibank_id, l.municipality_id, lo.borrower_id FROM loans lo
@@ -176,7 +181,8 @@ CASES = [
       BARE_LIST.format(where="lower(d.model) LIKE '%t480%' OR lower(d.serial) LIKE '%t480%' OR lower(d.asset_tag) LIKE '%t480%'")]),
     ("list kind=tablet", "/api/v1/devices?kind=tablet&limit=50&offset=100",
      [BARE_COUNT.format(where="d.kind = 'tablet'"), BARE_LIST.format(where="d.kind = 'tablet'")]),
-    ("reach", "/api/v1/reports/reach", [BARE_REACH]),
+    ("reach", "/api/v1/reports/reach", BARE_REACH_FACTS),
+    ("reach for a period (from loans)", "/api/v1/reports/reach?since=2000-01-01", [BARE_REACH]),
 ]  # fmt: skip
 
 
