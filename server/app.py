@@ -19,6 +19,7 @@ from server.core.db import make_engine, make_sessionmaker
 from server.errors import DigibankError
 from server.metrics import mount_metrics
 from server.services import Service, background_services
+from server.timing import ServerTimingMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, start_services: bool = True)
     app.state.services = []
     app.include_router(api_router)
     _install_error_handlers(app)
+    app.add_middleware(ServerTimingMiddleware)
 
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request) -> dict[str, Any]:

@@ -29,7 +29,7 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -68,7 +68,8 @@ def get_principal(
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that lets only the given roles through (403 otherwise)."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    # async: a pure check needs no trip through the thread pool
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
