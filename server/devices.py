@@ -133,6 +133,8 @@ def list_devices(
     session: Session, f: DeviceFilter, limit: int, offset: int
 ) -> tuple[list[Device], int]:
     """One page of devices, newest first, and the total matching."""
+    # Two queries on purpose: a window count would make SQLite materialise and sort every
+    # matching row instead of walking the primary key backwards to the page.
     stmt = device_query(f)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.scalars(stmt.order_by(Device.id.desc()).limit(limit).offset(offset)).all()

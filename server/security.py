@@ -78,17 +78,29 @@ def issue_token(
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The principal a bearer token stands for, or None if unknown, expired or revoked."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None:
+    found = session.execute(
+        select(
+            ApiToken.role,
+            ApiToken.name,
+            ApiToken.expires_at,
+            ApiToken.user_id,
+            User.username,
+            User.role,
+            User.active,
+        )
+        .outerjoin(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if found is None:
         return None
-    if row.expires_at is not None and row.expires_at <= utcnow():
+    role, name, expires_at, user_id, username, user_role, active = found
+    if expires_at is not None and expires_at <= utcnow():
         return None
-    if row.user_id is not None:
-        user = session.get(User, row.user_id)
-        if user is None or not user.active:
+    if user_id is not None:
+        if not active:
             return None
-        return Principal(name=user.username, role=user.role, user_id=user.id)
-    return Principal(name=row.name, role=row.role)
+        return Principal(name=username, role=user_role, user_id=user_id)
+    return Principal(name=name, role=role)
 
 
 def check_login_allowed(session: Session, keys: list[str], limit: int, window_s: int) -> None:
