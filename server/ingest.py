@@ -43,7 +43,9 @@ from server.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 10.0
-_RECONNECT_MAX_S = 30.0
+_RECONNECT_MAX_S = (
+    5.0  # few ingest clients: come back fast (the broker drops reports nobody is subscribed to)
+)
 
 
 class IngestService:

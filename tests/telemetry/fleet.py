@@ -166,29 +166,71 @@ def connect(ep: Endpoint, *, client_id: str | None = None, timeout: float = 10.0
     return client
 
 
-def publish_all(ep: Endpoint, items: Sequence[tuple[str, bytes]], timeout: float = 120.0) -> int:
-    """Publish QoS 1 messages and wait for every PUBACK; how many the broker accepted."""
+NO_MATCHING_SUBSCRIBERS = 16
+
+
+def publish_all(
+    ep: Endpoint,
+    items: Sequence[tuple[str, bytes]],
+    timeout: float = 120.0,
+    *,
+    retry_unrouted: bool = False,
+) -> int:
+    """Publish QoS 1 messages and wait for every PUBACK; how many the broker accepted.
+
+    With `retry_unrouted`, a message acknowledged with "No matching subscribers" (MQTT 5
+    reason 16: accepted, but nobody will get it, e.g. just after a broker restart) is sent
+    again until someone is subscribed, as an agent's spool must do.
+    """
     client = connect(ep)
     accepted = 0
-    lock = threading.Lock()
+    lock = threading.Lock()  # never held while calling paho (its callbacks hold its own locks)
     done = threading.Event()
     outstanding = len(items)
+    by_mid: dict[int, tuple[str, bytes]] = {}
+    early: dict[int, Any] = {}  # acknowledged before its mid was recorded
+    again: list[tuple[str, bytes]] = []
 
-    def on_publish(_c: Any, _u: Any, _mid: int, reason: Any, _p: Any) -> None:
+    def settle(item: tuple[str, bytes], reason: Any) -> None:
         nonlocal accepted, outstanding
+        if retry_unrouted and reason.value == NO_MATCHING_SUBSCRIBERS:
+            again.append(item)
+            return
+        outstanding -= 1
+        if not reason.is_failure:
+            accepted += 1
+        if outstanding == 0:
+            done.set()
+
+    def on_publish(_c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
         with lock:
-            outstanding -= 1
-            if not reason.is_failure:
-                accepted += 1
-            if outstanding == 0:
-                done.set()
+            item = by_mid.pop(mid, None)
+            if item is None:
+                early[mid] = reason
+            else:
+                settle(item, reason)
 
     client.on_publish = on_publish
     if not items:
         done.set()
-    for topic, body in items:
-        client.publish(topic, body, qos=1)
-    done.wait(timeout)
+    pending = list(items)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for item in pending:
+            info = client.publish(item[0], item[1], qos=1)
+            with lock:
+                if info.mid in early:
+                    settle(item, early.pop(info.mid))
+                else:
+                    by_mid[info.mid] = item
+        pending = []
+        while not done.is_set() and time.monotonic() < deadline:
+            done.wait(0.2)
+            with lock:
+                pending, again[:] = list(again), []
+            if pending:
+                time.sleep(0.2)  # nobody subscribed yet: try again shortly
+                break
     client.disconnect()
     client.loop_stop()
     return accepted

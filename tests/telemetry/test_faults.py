@@ -177,7 +177,9 @@ def test_broker_restarted_while_publishing_loses_nothing(
             items = reports_for(ids, per_device)
             accepted: list[int] = []
             publisher = threading.Thread(
-                target=lambda: accepted.append(publish_all(ep, items, timeout=90))
+                target=lambda: accepted.append(
+                    publish_all(ep, items, timeout=90, retry_unrouted=True)
+                )
             )
             publisher.start()
             assert wait_until(lambda: stored(factory) >= 200, 30)
@@ -185,7 +187,10 @@ def test_broker_restarted_while_publishing_loses_nothing(
             broker.start()
             publisher.join(100)
             assert accepted == [len(items)]
-            assert wait_until(lambda: stored(factory) >= len(items), 60), stored(factory)
+            assert wait_until(lambda: stored(factory) >= len(items), 60), (
+                stored(factory),
+                log.read_text()[-3000:],
+            )
             assert_exactly_once_in_order(factory, ids, per_device)
         finally:
             proc.send_signal(signal.SIGTERM)
