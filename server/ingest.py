@@ -43,9 +43,9 @@ from server.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 _RETRY_MAX_S = 10.0
-_RECONNECT_MAX_S = (
-    5.0  # few ingest clients: come back fast (the broker drops reports nobody is subscribed to)
-)
+# Few ingest clients, so come back fast: after a broker restart, reports that arrive before
+# ingest has subscribed again are acknowledged to the agent but delivered to nobody.
+_RECONNECT_MAX_S = 5.0
 
 
 class IngestService:
