@@ -141,6 +141,7 @@ def _status(config: AgentConfig, as_json: bool) -> int:
         "dropped": "dropped (spool full)",
         "refused": "refused by the broker (kept)",
         "rejected": "rejected by the broker (dropped)",
+        "undelivered": "no hub subscribed (kept, resent)",
         "corrupt": "damaged in the spool (removed)",
     }
     for key, value in info.items():

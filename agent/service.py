@@ -29,6 +29,10 @@ SPOOL_DIR = "spool"
 # PUBACK reasons that say this report can never be accepted (too large, malformed):
 # keeping it would block every report behind it forever.
 PERMANENT_REFUSALS = frozenset({0x95, 0x99})
+# "No matching subscribers": the broker took the report but nobody got it, as after a
+# Mosquitto 2.0.11 restart, before ingest has subscribed again. Send it again shortly.
+NO_SUBSCRIBERS = 0x10
+NO_SUBSCRIBERS_HOLD_S = 30.0
 REFUSAL_HOLD_MIN_S = 60.0
 REFUSAL_HOLD_MAX_S = 3600.0
 STATUS_FLUSH_S = 5.0
@@ -90,6 +94,8 @@ class Agent:
         rng = rng or random.Random()
         self.backoff = Backoff(config.backoff_initial_s, config.backoff_max_s, rng)
         self.refusal_backoff = Backoff(REFUSAL_HOLD_MIN_S, REFUSAL_HOLD_MAX_S, rng)
+        self.no_subscribers_hold_s = NO_SUBSCRIBERS_HOLD_S
+        self._rng = rng
         self._topic = health_topic(self.device_id)
         self._inflight: dict[int, int] = {}  # paho message id -> report seq
         self._stop = threading.Event()
@@ -192,6 +198,15 @@ class Agent:
         seq = self._inflight.pop(mid, None)
         if seq is None:
             return  # the retained online/offline status
+        if reason_code == NO_SUBSCRIBERS:
+            # Kept in the spool and sent again after a jittered pause; the server stores each
+            # (device, seq) once, so a report that did arrive somewhere is not doubled.
+            self._hold_until = self.clock() + self.no_subscribers_hold_s * (
+                0.5 + self._rng.random()
+            )
+            self.status.count("undelivered")
+            log.warning("report %d reached no subscriber; keeping it to send again", seq)
+            return
         if reason_code < 0x80:
             self.spool.remove(seq)
             self.status.sent(datetime.now(UTC))

@@ -78,6 +78,7 @@ class SendStatus:
     dropped: int = 0
     refused: int = 0
     rejected: int = 0
+    undelivered: int = 0
     corrupt: int = 0
 
 

@@ -209,6 +209,8 @@ def test_tls_connection_verifies_the_broker(tmp_path: Path, device_id: str) -> N
 def test_several_agents_in_one_process(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
     ids = [f"multi{i}{threading.get_ident() % 1000}" for i in range(3)]
     agents = [make_agent(tmp_path / i, mosquitto, i) for i in ids]
+    hub, _ = server_client(mosquitto)  # the hub listens, as ingest does
+    subscribe(hub, "digibank/v1/devices/+/health")
     runners = [RunningAgent(a) for a in agents]
     for r in runners:
         r.__enter__()
@@ -217,6 +219,7 @@ def test_several_agents_in_one_process(tmp_path: Path, mosquitto: MosquittoBroke
     finally:
         for r in runners:
             r.__exit__(None, None, None)
+        close(hub)
 
 
 def test_revoked_device_keeps_spooling_and_backs_off(
@@ -229,3 +232,22 @@ def test_revoked_device_keeps_spooling_and_backs_off(
         assert wait_until(lambda: agent.backoff.attempts >= 3, 10)
         assert not agent.link.connected
         assert len(agent.spool) == 1 and agent.status.status.sent == 0
+
+
+def test_report_no_hub_received_is_kept_and_sent_again(tmp_path: Path, device_id: str) -> None:
+    # A broker with no subscription for health (as right after a Mosquitto 2.0.11 restart,
+    # before ingest resubscribes) acknowledges with "No matching subscribers".
+    with started_broker() as broker:
+        agent = make_agent(tmp_path, broker, device_id)
+        agent.no_subscribers_hold_s = 0.5
+        with RunningAgent(agent):
+            assert wait_until(lambda: agent.status.status.undelivered >= 1, 10)
+            assert len(agent.spool) >= 1  # kept, not dropped
+            sub, got = server_client(broker)
+            try:
+                subscribe(sub, health_topic(device_id))
+                msgs = got.wait_for(1, timeout=10)
+                assert msgs, "the kept report is sent again once the hub listens"
+                assert wait_until(lambda: len(agent.spool) == 0, 10)
+            finally:
+                close(sub)
