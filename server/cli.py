@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
 def _add_optional_commands(sub: Any) -> None:
     """Commands whose modules belong to other parts of the server (ingest, demo)."""
     ing = sub.add_parser("ingest", help="run MQTT ingest as its own process (several may share)")
+    ing.add_argument(
+        "--client-id",
+        default=None,
+        help="this process's MQTT client id, unique and kept across restarts "
+        "(default: DIGIBANK_INGEST_CLIENT_ID + '-standalone'); give each extra process its own",
+    )
     ing.set_defaults(func=cmd_ingest)
     demo = sub.add_parser("demo", help="the hub with a simulated fleet speaking real MQTT")
     demo.add_argument("--host", default=None, help="API address (default 127.0.0.1)")
@@ -202,11 +208,12 @@ def cmd_retention(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(settings: Settings, _: argparse.Namespace) -> int:
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     """Run ingest alone (share the load with other ingest processes)."""
     from server.ingest import run_ingest
 
-    run_ingest(settings)
+    # Not the API process's id: two clients with one id take over each other's session.
+    run_ingest(settings, client_id=args.client_id or f"{settings.ingest_client_id}-standalone")
     return 0
 
 
