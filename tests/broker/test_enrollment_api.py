@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import update
 
 from agent.enroll import parse_enrollment
 from server.app import create_app
@@ -42,6 +40,7 @@ from tests.mqtt_broker import (
     started_broker,
     subscribe,
 )
+from tests.postgres import PG_URL, throwaway_database
 
 
 class Hub:
@@ -291,17 +290,10 @@ def test_enroll_over_tls(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_enrollment_on_postgresql(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    base = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
-    if not base:
+    if not PG_URL:
         pytest.skip("DIGIBANK_TEST_POSTGRES_URL not set")
-    name = f"digibank_enroll_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        for hub in _hub(mosquitto, tmp_path, database_url=base.rsplit("/", 1)[0] + "/" + name):
+    with throwaway_database("digibank_enroll") as url:
+        for hub in _hub(mosquitto, tmp_path, database_url=url):
             device_id = hub.new_device()
             code = hub.code_for(device_id)["code"]
             creds = hub.enroll(code)
@@ -312,10 +304,6 @@ def test_enrollment_on_postgresql(mosquitto: MosquittoBroker, tmp_path: Path) ->
                 f"/api/v1/devices/{device_id}/revoke", headers=hub.headers["manager"]
             )
             assert r.json()["revoked"] is True
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_racing_trades_of_one_code_give_one_account(hub: Hub) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
+import contextlib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.report import Battery, Disk, HealthReport, Temperatures
@@ -24,8 +23,8 @@ from server.models import Device, Digibank, Flag, HealthReportRow
 from server.reach import reach
 from server.timeutil import utcnow
 from tests.dashboard.conftest import add_flag
+from tests.postgres import PG_URL, throwaway_database
 
-PG_URL = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
 BACKENDS = (
     ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
 )
@@ -34,36 +33,20 @@ BACKENDS = (
 @pytest.fixture(params=BACKENDS)
 def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
     """A session on a migrated database holding a small demo fleet."""
-    drop = None
-    if request.param == "sqlite":
-        settings = load_settings(data_dir=tmp_path, database_url="")
-    else:
-        name = f"digibank_dash_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(
-            PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
+    with contextlib.ExitStack() as stack:
+        url = (
+            ""
+            if request.param == "sqlite"
+            else stack.enter_context(throwaway_database("digibank_dash"))
         )
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        settings = load_settings(
-            data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name
-        )
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-    engine = make_engine(settings)
-    upgrade(engine)
-    factory = make_sessionmaker(engine)
-    with factory() as s:
-        seed_fleet(s, devices=40, seed=3)
-        s.commit()
-        yield s
-    engine.dispose()
-    if drop:
-        drop()
+        engine = make_engine(load_settings(data_dir=tmp_path, database_url=url))
+        stack.callback(engine.dispose)
+        upgrade(engine)
+        factory = make_sessionmaker(engine)
+        with factory() as s:
+            seed_fleet(s, devices=40, seed=3)
+            s.commit()
+            yield s
 
 
 def test_silent_on_loan_follows_each_devices_interval_plus_grace(session: Session) -> None:

@@ -6,14 +6,11 @@ test that uses `db_settings` on PostgreSQL too; a throw-away database is made be
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from server.app import create_app
@@ -23,8 +20,8 @@ from server.core.migrate import upgrade
 from server.models import Base, User
 from server.region import seed_region
 from server.security import hash_password, issue_token
+from tests.postgres import PG_URL, throwaway_database
 
-PG_URL = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
 BACKENDS = (
     ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
 )
@@ -37,20 +34,11 @@ def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, migrated once."""
     if not PG_URL:
         pytest.skip("DIGIBANK_TEST_POSTGRES_URL not set")
-    name = f"digibank_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("digibank_test") as url:
+        engine = make_engine(load_settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -3,13 +3,12 @@ simulator account on the shared real broker, and in-process ingest with its own 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.broker import MosquittoBroker
@@ -17,9 +16,9 @@ from server.core.config import Settings, load_settings
 from server.core.db import make_engine, make_sessionmaker
 from server.core.migrate import upgrade
 from server.ingest import IngestService
+from tests.postgres import PG_URL, throwaway_database
 from tests.telemetry.fleet import Endpoint, forget_session, simulator_account
 
-PG_URL = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
 BACKENDS = (
     ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
 )
@@ -31,20 +30,11 @@ def telemetry_pg_url() -> Iterator[str]:
     """A throw-away PostgreSQL database for the telemetry tests, migrated once."""
     if not PG_URL:
         pytest.skip("DIGIBANK_TEST_POSTGRES_URL not set")
-    name = f"digibank_telemetry_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(load_settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("digibank_telemetry") as url:
+        engine = make_engine(load_settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
