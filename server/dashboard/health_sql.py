@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Float, text
 from sqlalchemy.orm import Session
 
-from server.models import UTCDateTime
+from server.core.sqltypes import UTCDateTime
 
 _SQLITE = """
 SELECT measured_at,
