@@ -112,6 +112,18 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StationKey(Base):
+    """A refurbishment station's Ed25519 public key, published for offline verification."""
+
+    __tablename__ = "station_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    registered_by: Mapped[str] = mapped_column(String(128))
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- devices ----------------------------------------------------------------------------------
 
 

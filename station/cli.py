@@ -188,10 +188,21 @@ def cmd_record(station: Station, args: argparse.Namespace) -> int:
 
 
 def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
-    """Print the station's public key (PEM)."""
+    """Print the station's public key (PEM); with --publish, also publish it on the server."""
     public = station.public_key()
     print(keys.public_pem(public), end="")
     print(f"# key id {keys.key_id(public)}", file=sys.stderr)
+    if not args.publish:
+        return EXIT_OK
+    if station.sync is None:
+        print("no server configured (DIGIBANK_STATION_SERVER_URL, _TOKEN)", file=sys.stderr)
+        return EXIT_USAGE
+    station.sync.publish_key(keys.public_pem(public), station.cfg.station_name or "station")
+    result = station.sync.flush()
+    if result.remaining:
+        print(f"queued; server unreachable: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("published on the server (GET /api/v1/stations/keys)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -284,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sync", help="send queued results to the server now")
     p.set_defaults(func=cmd_sync)
     p = sub.add_parser("pubkey", help="print the station's public key")
+    p.add_argument("--publish", action="store_true", help="also publish it on the hub server")
     p.set_defaults(func=cmd_pubkey)
     add_grade_commands(sub)
     p = sub.add_parser("tui", help="start the technicians' TUI")

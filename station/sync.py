@@ -137,6 +137,11 @@ class ServerSync:
             {"op": "transition", "ref": ref, "body": {"to": to, "reason": reason}}
         )
 
+    def publish_key(self, public_key_pem: str, name: str) -> Path:
+        """Queue publishing this station's public key, so anyone can verify its certificates."""
+        body = {"public_key_pem": public_key_pem, "name": name}
+        return self.outbox.put({"op": "station_key", "ref": "", "body": body})
+
     # -- sending -----------------------------------------------------------------------
     def lookup(self, ref: str) -> dict[str, Any] | None:
         """Find a device on the server by serial or asset tag (None if unknown)."""
@@ -168,6 +173,9 @@ class ServerSync:
 
     def _send(self, op: dict[str, Any]) -> None:
         kind, ref, body = op["op"], op["ref"], op["body"]
+        if kind == "station_key":
+            self._raise_for(self._client.post(f"{API}/stations/keys", json=body))
+            return
         if kind == "intake":
             res = self._client.post(f"{API}/devices", json=body)
             if res.status_code == 409:

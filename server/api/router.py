@@ -12,10 +12,13 @@ from server.api.routes import (
     loans,
     locations,
     reports,
+    stations,
     telemetry,
     users,
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, devices, loans, locations, reports, flags, enrollment, telemetry):
+for module in (
+    auth, users, devices, loans, locations, reports, flags, enrollment, telemetry, stations
+):  # fmt: skip
     api_router.include_router(module.router)
