@@ -88,6 +88,16 @@ def create_device(
     return device
 
 
+def locations_in_digibank(name: str) -> Select[int]:
+    """The ids of the locations in a digibank (by name, any case)."""
+    return (
+        select(Location.id)
+        .join(Municipality, Location.municipality_id == Municipality.id)
+        .join(Digibank, Municipality.digibank_id == Digibank.id)
+        .where(func.lower(Digibank.name) == name.lower())
+    )
+
+
 @dataclass(frozen=True)
 class DeviceFilter:
     """Filters of the device list."""
@@ -109,14 +119,7 @@ def device_query(f: DeviceFilter) -> Select[Device]:
     if f.location_id:
         stmt = stmt.where(Device.location_id == f.location_id)
     if f.digibank:
-        stmt = stmt.where(
-            Device.location_id.in_(
-                select(Location.id)
-                .join(Municipality, Location.municipality_id == Municipality.id)
-                .join(Digibank, Municipality.digibank_id == Digibank.id)
-                .where(func.lower(Digibank.name) == f.digibank.lower())
-            )
-        )
+        stmt = stmt.where(Device.location_id.in_(locations_in_digibank(f.digibank)))
     if f.q:
         like = f"%{f.q.lower()}%"
         stmt = stmt.where(

@@ -16,17 +16,21 @@ from server.security import Principal, principal_for_token
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request, committed by the route (rolled back if it raised)."""
+def _request_session(request: Request, *, write: bool) -> Iterator[Session]:
     factory = request.app.state.sessionmaker
     with factory() as session:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if write:
             writing(session)
         try:
             yield session
         except BaseException:
             session.rollback()
             raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request, committed by the route; writers (non-GET) lock up front."""
+    yield from _request_session(request, write=request.method not in ("GET", "HEAD", "OPTIONS"))
 
 
 async def get_settings(request: Request) -> Settings:
@@ -37,13 +41,7 @@ async def get_settings(request: Request) -> Settings:
 
 def get_read_first_session(request: Request) -> Iterator[Session]:
     """A session whose route decides itself when to take the write lock (see `writing`)."""
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        try:
-            yield session
-        except BaseException:
-            session.rollback()
-            raise
+    yield from _request_session(request, write=False)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

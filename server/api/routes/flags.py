@@ -11,8 +11,9 @@ from server import flags as flag_service
 from server.api.convert import flag_out
 from server.api.deps import SessionDep, Staff
 from server.api.schemas import MAX_ID, FlagActionIn, FlagOut, FlagPage, PathId
+from server.devices import locations_in_digibank
 from server.errors import NotFound
-from server.models import Device, Digibank, Flag, Location, Municipality
+from server.models import Device, Flag
 
 router = APIRouter(prefix="/flags", tags=["flags"])
 
@@ -42,15 +43,8 @@ def list_flags(
     if device_id:
         stmt = stmt.where(Flag.device_id == device_id)
     if digibank:
-        stmt = stmt.where(
-            Flag.device_id.in_(
-                select(Device.id)
-                .join(Location, Device.location_id == Location.id)
-                .join(Municipality, Location.municipality_id == Municipality.id)
-                .join(Digibank, Municipality.digibank_id == Digibank.id)
-                .where(func.lower(Digibank.name) == digibank.lower())
-            )
-        )
+        in_bank = select(Device.id).where(Device.location_id.in_(locations_in_digibank(digibank)))
+        stmt = stmt.where(Flag.device_id.in_(in_bank))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     severity_order = case({"critical": 0, "warning": 1, "info": 2}, value=Flag.severity, else_=3)
     rows = session.scalars(
