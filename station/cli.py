@@ -19,6 +19,7 @@ from station.blockio import Progress
 from station.cli_grade import add_commands as add_grade_commands
 from station.config import load_config
 from station.errors import DeviceError, SafetyRefusal, StationError
+from station.reasons import english
 from station.records import diagnostics_job, wipe_job
 from station.service import Station
 from station.units import human_bytes, human_eta
@@ -61,7 +62,7 @@ def cmd_list(station: Station, args: argparse.Namespace) -> int:
     devices = station.list_devices()
     tablets = list_tablets()
     if args.json:
-        rows = [{**_device_row(d), "refusals": station.refusals(d)} for d in devices]
+        rows = [{**_device_row(d), "refusals": english(station.refusals(d))} for d in devices]
         rows += [{"kind": "tablet", **asdict(t)} for t in tablets]
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -69,9 +70,8 @@ def cmd_list(station: Station, args: argparse.Namespace) -> int:
         print("no devices attached")
     for d in devices:
         serial = d.serial or "-"
-        protected = (
-            "  [protected: " + "; ".join(station.refusals(d)) + "]" if station.refusals(d) else ""
-        )
+        refusals = english(station.refusals(d))
+        protected = "  [protected: " + "; ".join(refusals) + "]" if refusals else ""
         print(
             f"{d.name:10s} {d.transport:7s} {human_bytes(d.size_bytes):>10s}  "
             f"{d.model or '-':24s} {serial}{protected}"

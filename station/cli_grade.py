@@ -11,6 +11,7 @@ from typing import Any
 from station import grading
 from station.errors import StationError
 from station.label import label_pdf, qr_png
+from station.reasons import english
 
 
 def _items(text: str) -> list[str]:
@@ -32,15 +33,11 @@ def cmd_grade(station: Any, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise StationError(str(exc)) from exc
     record = grading.condition_record(grades, checklist, args.notes, station.cfg.technician)
-    station.results.save("grade", args.asset_tag, {**record, "lendable": grades.lendable,
-                                                    "reasons": list(grades.reasons)})  # fmt: skip
+    kept = {**record, "lendable": grades.lendable, "reasons": english(grades.reasons)}
+    station.results.save("grade", args.asset_tag, kept)
     if station.sync is not None:
         station.sync.condition(args.asset_tag, record)
-    print(
-        json.dumps(
-            {**record, "lendable": grades.lendable, "reasons": list(grades.reasons)}, indent=2
-        )
-    )
+    print(json.dumps(kept, indent=2))
     return 0 if grades.lendable else 1
 
 
@@ -76,7 +73,7 @@ def cmd_ready(station: Any, args: argparse.Namespace) -> int:
     """Mark a device ready: only if graded lendable and every disk's latest wipe passed."""
     grades = _latest_grade(station, args.asset_tag)
     statuses = wipe_statuses(station, args.asset_tag)
-    blockers = ["not graded yet"] if grades is None else []
+    blockers: list[object] = ["not graded yet"] if grades is None else []
     if grades is not None:
         blockers += grading.ready_blockers(grades, statuses)
     elif not statuses:

@@ -162,7 +162,7 @@ def diagnose_tablet(station: Station, serial: str) -> TabletDiagnosis:
         failed = True
         findings.append(f"battery health: {info.battery.health}")
     if types.get(GOOGLE_ACCOUNT_TYPE):
-        findings.append(FRP_ADVICE)
+        findings.append(str(FRP_ADVICE))
     return TabletDiagnosis(
         info=info,
         status="failed" if failed else "passed",

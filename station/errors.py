@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from station.reasons import Reason
+
 
 class StationError(Exception):
     """Base of every error the station reports to the technician."""
@@ -24,15 +29,20 @@ class DeviceError(StationError):
 
 
 class SafetyRefusal(StationError):
-    """The station refuses to touch a device; ``reasons`` says why."""
+    """The station refuses to touch a device; ``refusals`` says why (``reasons`` in English)."""
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = list(reasons)
+    def __init__(self, refusals: list[Reason]) -> None:
+        super().__init__("; ".join(map(str, refusals)))
+        self.refusals = list(refusals)
+        self.reasons = [str(r) for r in refusals]
 
 
 class WipeError(StationError):
     """A wipe could not be started (unsupported method, open failure...)."""
+
+    def __init__(self, message: str | Reason) -> None:
+        super().__init__(str(message))
+        self.reason = message if not isinstance(message, str) else None
 
 
 class CertificateError(StationError):

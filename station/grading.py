@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from station.errors import ConfigError
+from station.reasons import Reason, reason
 
 COSMETIC_GRADES = ("A", "B", "C", "D", "E")
 FUNCTIONAL_GRADES = ("A", "B", "C", "D")
@@ -120,7 +121,7 @@ class Grades:
     functional: str
     battery: str
     lendable: bool
-    reasons: tuple[str, ...] = field(default_factory=tuple)
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
 
 
 def _worse(grade: str, limit: str, scale: tuple[str, ...]) -> bool:
@@ -140,33 +141,33 @@ def grade(
         raise ValueError(f"cosmetic grade must be one of {', '.join(COSMETIC_GRADES)}")
     functional = functional_grade(checklist)
     battery = battery_grade(battery_health_pct, battery_cycles)
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if _worse(cosmetic, rule.max_cosmetic, COSMETIC_GRADES):
-        reasons.append(f"cosmetic {cosmetic} is worse than {rule.max_cosmetic}")
+        reasons.append(reason("cosmetic_worse", grade=cosmetic, limit=rule.max_cosmetic))
     if _worse(functional, rule.max_functional, FUNCTIONAL_GRADES):
-        reasons.append(f"functional {functional} ({', '.join(checklist.failed())} faulty)")
+        reasons.append(reason("functional_faulty", grade=functional, items=checklist.failed()))
     if battery == "unknown":
         if not rule.allow_unknown_battery:
-            reasons.append("battery health unknown")
+            reasons.append(reason("battery_unknown"))
     elif _worse(battery, rule.max_battery, BATTERY_GRADES):
-        reasons.append(f"battery {battery} is worse than {rule.max_battery}")
+        reasons.append(reason("battery_worse", grade=battery, limit=rule.max_battery))
     if rule.require_charger and checklist.results.get("charger_present") is False:
-        reasons.append("no charger")
+        reasons.append(reason("no_charger"))
     if checklist.unchecked():
-        reasons.append(f"not checked: {', '.join(checklist.unchecked())}")
+        reasons.append(reason("not_checked", items=checklist.unchecked()))
     return Grades(cosmetic, functional, battery, not reasons, tuple(reasons))
 
 
-def ready_blockers(grades: Grades | None, wipe_statuses: list[str]) -> list[str]:
+def ready_blockers(grades: Grades | None, wipe_statuses: list[str]) -> list[Reason]:
     """Why a device may not be marked ready: not graded or lendable, or no passed wipe per disk."""
     if grades is None:
-        blockers = ["not graded"]
+        blockers = [reason("not_graded")]
     else:
         blockers = list(grades.reasons) if not grades.lendable else []
     if not wipe_statuses:
-        blockers.append("no wipe recorded")
+        blockers.append(reason("no_wipe"))
     elif any(s != "passed" for s in wipe_statuses):
-        blockers.append("a wipe failed or is incomplete: wipe again before marking ready")
+        blockers.append(reason("wipe_not_passed"))
     return blockers
 
 

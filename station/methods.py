@@ -11,13 +11,11 @@ from station.hw import hdparm, nvme
 from station.hw.blockdev import SYS_BLOCK, BlockDevice
 from station.hw.hdparm import HiddenAreas
 from station.hw.runner import CommandResult, CommandRunner
+from station.reasons import Reason, reason
 
 log = logging.getLogger(__name__)
 
-USB_BRIDGE_NOTE = (
-    "behind a USB bridge: the drive's own erase commands are not trusted through it "
-    "(bridges drop or fake them), so only Clear is offered; dock the disk on SATA/NVMe for Purge"
-)
+USB_BRIDGE_NOTE = reason("usb_bridge")
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class MethodOption:
     category: str
     technique: str
     available: bool = True
-    note: str = ""
+    note: Reason | None = None
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Capabilities:
     """What a disk supports, strongest first, with the tool output it was read from."""
 
     options: tuple[MethodOption, ...]
-    purge_note: str = ""
+    purge_note: Reason | None = None
     drive_serial: str = ""
     hidden_areas: HiddenAreas = field(
         default_factory=lambda: HiddenAreas(False, note="not checked")
@@ -49,11 +47,11 @@ class Capabilities:
             for opt in self.options:
                 if opt.available:
                     return opt
-            raise WipeError("no wipe method is available for this device")
+            raise WipeError(reason("no_method"))
         for opt in self.options:
             if opt.name == requested:
                 if not opt.available:
-                    raise WipeError(f"method {requested} is not available: {opt.note}")
+                    raise WipeError(reason("method_unavailable", opt.note, method=requested))
                 return opt
         names = ", ".join(o.name for o in self.options)
         raise WipeError(
@@ -69,8 +67,9 @@ CLEAR_OPTIONS = (
 )
 
 
-def _opt(name: str, technique: str, available: bool, note: str) -> MethodOption:
-    return MethodOption(name, "Purge", technique, available, "" if available else note)
+def _opt(name: str, technique: str, available: bool, note: Reason | str) -> MethodOption:
+    why = reason(note) if isinstance(note, str) else note
+    return MethodOption(name, "Purge", technique, available, None if available else why)
 
 
 def nvme_options(ctrl: nvme.NvmeController) -> list[MethodOption]:
@@ -78,37 +77,38 @@ def nvme_options(ctrl: nvme.NvmeController) -> list[MethodOption]:
     fmt = ctrl.format_supported
     return [
         _opt("nvme-sanitize-crypto", "NVMe sanitize, crypto erase", ctrl.sanitize_crypto,
-             "controller has no crypto-erase sanitize"),
+             "nvme_no_crypto_sanitize"),
         _opt("nvme-sanitize-block", "NVMe sanitize, block erase", ctrl.sanitize_block,
-             "controller has no block-erase sanitize"),
+             "nvme_no_block_sanitize"),
         _opt("nvme-format-crypto", "NVMe format with cryptographic erase (SES=2)",
-             fmt and ctrl.format_crypto_erase, "format has no crypto erase"),
+             fmt and ctrl.format_crypto_erase, "nvme_format_no_crypto"),
         _opt("nvme-format-erase", "NVMe format with user data erase (SES=1)", fmt,
-             "Format NVM not supported"),
+             "nvme_no_format"),
     ]  # fmt: skip
 
 
 def ata_options(ident: hdparm.AtaIdentity) -> list[MethodOption]:
     """Purge options of an ATA drive: SANITIZE preferred over security erase."""
     sec = ident.security
-    blocked = ""
+    blocked: Reason | None = None
     if sec.frozen:
-        blocked = hdparm.FROZEN_ADVICE
+        blocked = reason("ata_frozen")
     elif sec.locked or sec.enabled:
-        blocked = "a user password is set (drive locked or security enabled): remove it first"
+        blocked = reason("ata_password_set")
     elif sec.count_expired:
-        blocked = "security count expired: power-cycle the drive"
+        blocked = reason("ata_count_expired")
     elif not sec.supported:
-        blocked = "security feature set not supported"
-    enhanced_note = blocked or "no enhanced erase"
+        blocked = reason("ata_security_unsupported")
+    enhanced_note = blocked or reason("ata_no_enhanced")
     return [
         _opt("ata-sanitize-crypto", "ATA SANITIZE, crypto scramble", ident.sanitize_crypto,
-             "no CRYPTO SCRAMBLE"),
+             "ata_no_crypto_scramble"),
         _opt("ata-sanitize-block", "ATA SANITIZE, block erase", ident.sanitize_block,
-             "no BLOCK ERASE"),
+             "ata_no_block_erase"),
         _opt("ata-security-erase-enhanced", "ATA enhanced security erase",
-             sec.enhanced_erase and not blocked, enhanced_note),
-        _opt("ata-security-erase", "ATA security erase", sec.supported and not blocked, blocked),
+             sec.enhanced_erase and blocked is None, enhanced_note),
+        _opt("ata-security-erase", "ATA security erase", sec.supported and blocked is None,
+             blocked or reason("ata_security_unsupported")),
     ]  # fmt: skip
 
 
@@ -123,7 +123,8 @@ def detect(dev: BlockDevice, runner: CommandRunner, sys_block: Path = SYS_BLOCK)
     """Detect the methods a disk supports; a failing tool means no Purge, never a crash."""
     outputs: list[CommandResult] = []
     purge: list[MethodOption] = []
-    note, serial = "", ""
+    note: Reason | None = None
+    serial = ""
     hidden = HiddenAreas(False, note="not applicable" if dev.is_loop else "not checked")
     try:
         if dev.transport == "usb":
@@ -143,12 +144,10 @@ def detect(dev: BlockDevice, runner: CommandRunner, sys_block: Path = SYS_BLOCK)
                 MethodOption("secure-discard", "Purge", "secure discard (blkdiscard --secure)")
             ]
         elif dev.is_loop:
-            note = "a loop device has no drive firmware: Clear only"
+            note = reason("loop_clear_only")
         else:
-            note = f"no Purge command known for transport {dev.transport}"
+            note = reason("no_purge_for_transport", transport=dev.transport or "?")
     except (ToolError, ParseError) as exc:
-        note = f"Purge support unknown: {exc}"
+        note = reason("purge_unknown", error=str(exc))
         log.info("capability detection on %s: %s", dev.path, exc)
-    if purge and not any(o.available for o in purge):
-        note = "; ".join(sorted({o.note for o in purge if o.note}))
     return Capabilities((*purge, *CLEAR_OPTIONS), note, serial, hidden, tuple(outputs))

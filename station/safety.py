@@ -11,11 +11,12 @@ from pathlib import Path
 
 from station.errors import DeviceError, SafetyRefusal
 from station.hw.blockdev import SYS_BLOCK, BlockDevice, read_block_device
+from station.reasons import Reason, reason
 
 log = logging.getLogger(__name__)
 
 PROC = Path("/proc")
-_SYSTEM_MOUNTS = {"/": "the running system (/)", "/boot": "/boot", "/boot/efi": "/boot/efi"}
+_SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi")
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,10 @@ def _device_numbers(dev: BlockDevice, sys_block: Path) -> dict[str, str]:
 
 def refusal_reasons(
     dev: BlockDevice, state: SystemState | None = None, sys_block: Path = SYS_BLOCK
-) -> list[str]:
+) -> list[Reason]:
     """Every reason the station must not wipe ``dev``; empty when it may."""
     state = state if state is not None else read_system_state(sys_block=sys_block)
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     numbers = _device_numbers(dev, sys_block)
     names = set(numbers.values())
     for mount in state.mounts:
@@ -147,44 +148,48 @@ def refusal_reasons(
         name = numbers.get(mount.major_minor) or (source_name if source_name in names else "")
         if not name:
             continue
-        if mount.mount_point in _SYSTEM_MOUNTS:
-            reasons.append(f"{name} holds {_SYSTEM_MOUNTS[mount.mount_point]}")
+        if mount.mount_point == "/":
+            reasons.append(reason("holds_root", name=name))
+        elif mount.mount_point in _SYSTEM_MOUNTS:
+            reasons.append(reason("holds_boot", name=name, mount_point=mount.mount_point))
         else:
-            reasons.append(f"{name} is mounted on {mount.mount_point}")
+            reasons.append(reason("mounted", name=name, mount_point=mount.mount_point))
     for swap in state.swaps:
         if os.path.basename(os.path.realpath(swap)) in names:
-            reasons.append(f"{swap} is in use as swap")
+            reasons.append(reason("swap", swap=swap))
     for name in sorted(names):
         if name in state.md_members:
-            reasons.append(f"{name} is a member of active RAID array {state.md_members[name]}")
+            reasons.append(reason("raid_member", name=name, array=state.md_members[name]))
     for holder in dev.holders:
-        dm_name = _read(sys_block / holder / "dm" / "name").strip()
-        what = (
-            f"device-mapper (LVM/crypt) {dm_name or holder}" if holder.startswith("dm-") else holder
-        )
-        reasons.append(f"{dev.name} is held by {what}")
+        if holder.startswith("dm-"):
+            dm_name = _read(sys_block / holder / "dm" / "name").strip()
+            reasons.append(reason("held_by_dm", name=dev.name, holder=dm_name or holder))
+        else:
+            reasons.append(reason("held_by", name=dev.name, holder=holder))
     if dev.name in state.boot_disks:
-        reasons.append(f"{dev.name} is the station's own boot disk")
+        reasons.append(reason("boot_disk", name=dev.name))
     if dev.read_only:
-        reasons.append(f"{dev.name} is read-only")
+        reasons.append(reason("read_only", name=dev.name))
     if dev.size_bytes == 0:
-        reasons.append(f"{dev.name} has no media (size 0)")
+        reasons.append(reason("no_media", name=dev.name))
     reasons.extend(_backing_reasons(dev, state, sys_block))
     if not reasons:
         reasons.extend(_exclusive_open_reason(dev))
     return reasons
 
 
-def _backing_reasons(dev: BlockDevice, state: SystemState, sys_block: Path) -> list[str]:
+def _backing_reasons(dev: BlockDevice, state: SystemState, sys_block: Path) -> list[Reason]:
     """A loop device over another block device is as protected as that device."""
     if not (dev.is_loop and dev.backing_file.startswith("/dev/")):
         return []
     try:
         backing = read_block_device(_whole_disk(dev.backing_file, sys_block), sys_block)
     except DeviceError as exc:
-        return [f"{dev.name} is backed by {dev.backing_file}, which cannot be checked: {exc}"]
+        return [
+            reason("backing_unreadable", name=dev.name, backing=dev.backing_file, error=str(exc))
+        ]
     inner = refusal_reasons(backing, state, sys_block)
-    return [f"{dev.name} is backed by {backing.path}: {reason}" for reason in inner]
+    return [reason("backed_by", why, name=dev.name, backing=backing.path) for why in inner]
 
 
 def _whole_disk(path: str, sys_block: Path) -> str:
@@ -196,14 +201,14 @@ def _whole_disk(path: str, sys_block: Path) -> str:
     return name
 
 
-def _exclusive_open_reason(dev: BlockDevice) -> list[str]:
+def _exclusive_open_reason(dev: BlockDevice) -> list[Reason]:
     """Last guard: the kernel itself says the disk is busy if anything holds it."""
     try:
         fd = os.open(dev.path, os.O_RDONLY | os.O_EXCL)
     except OSError as exc:
         if exc.errno == errno.EBUSY:
-            return [f"{dev.name} is busy (in use by the kernel or another program)"]
-        return [f"{dev.path} cannot be opened: {exc.strerror}"]
+            return [reason("busy", name=dev.name)]
+        return [reason("cannot_open", path=dev.path, error=exc.strerror or str(exc))]
     os.close(fd)
     return []
 
@@ -224,11 +229,13 @@ def check_wipe_allowed(
     """Raise SafetyRefusal with every reason if ``dev`` must not be wiped."""
     reasons = refusal_reasons(dev, state, sys_block)
     if not confirmation_matches(dev, confirm):
-        what = "last four characters of the serial" if dev.serial else "kernel name"
-        reasons.append(
-            f"confirmation {confirm!r} does not match: "
-            f"type the {what} the station shows for {dev.name}"
-        )
+        reasons.append(confirmation_reason(dev, confirm))
     if reasons:
-        log.warning("refused to wipe %s: %s", dev.path, "; ".join(reasons))
+        log.warning("refused to wipe %s: %s", dev.path, "; ".join(map(str, reasons)))
         raise SafetyRefusal(reasons)
+
+
+def confirmation_reason(dev: BlockDevice, typed: str | None) -> Reason:
+    """The refusal for a confirmation that does not match ``dev``."""
+    code = "confirm_serial" if dev.serial else "confirm_name"
+    return reason(code, typed=typed or "", name=dev.name)

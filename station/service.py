@@ -20,6 +20,7 @@ from station.hw import smart
 from station.hw.blockdev import SYS_BLOCK, BlockDevice, list_disks, read_block_device
 from station.hw.runner import CommandResult, CommandRunner, SubprocessRunner, tool_version
 from station.methods import Capabilities, detect
+from station.reasons import Reason
 from station.results import ResultStore
 from station.sync import Outbox, ServerSync
 from station.wipe import WipeOutcome, run_clear
@@ -111,7 +112,7 @@ class Station:
         """The wipe methods ``dev`` supports, strongest first."""
         return detect(dev, self.runner, self.sys_block)
 
-    def refusals(self, dev: BlockDevice) -> list[str]:
+    def refusals(self, dev: BlockDevice) -> list[Reason]:
         """Why ``dev`` may not be wiped now (empty when it may, given the right confirmation)."""
         return safety.refusal_reasons(dev, sys_block=self.sys_block)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from station.evidence import EvidenceRef
 from station.hw.adb import GOOGLE_ACCOUNT_TYPE, Adb, TabletInfo
 from station.hw.blockdev import BlockDevice
+from station.reasons import Reason, reason
 from station.wipe import Status, Verification, WipeOutcome
 
 if TYPE_CHECKING:
@@ -22,10 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FRP_ADVICE = (
-    "a Google account is signed in: remove it first (Settings > Accounts > Google > Remove "
-    "account), or the tablet locks itself after the reset (factory reset protection)"
-)
+FRP_ADVICE = reason("google_account")
 ANDROID_STEPS = (
     "Remove every account (Settings > Accounts) and any screen lock.",
     "Settings > System > Reset options > Erase all data (factory reset) > Erase.",
@@ -47,7 +45,7 @@ class ResetCheck:
     """Whether a tablet may be reset now, and why not."""
 
     allowed: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     account_types: dict[str, int]
     evidence: tuple[EvidenceRef, ...] = ()
 
@@ -58,8 +56,8 @@ def check_android_reset(station: Station, serial: str) -> ResetCheck:
     states = {d.serial: d.state for d in adb.devices()}
     if states.get(serial) != "device":
         state = states.get(serial, "not connected")
-        reason = f"tablet {serial} is {state}: enable USB debugging and accept this station's key"
-        return ResetCheck(False, (reason,), {})
+        why = reason("tablet_not_ready", serial=serial, state=state)
+        return ResetCheck(False, (why,), {})
     types, res = adb.account_types(serial)
     evidence = (station.keep(res),)
     reasons = (FRP_ADVICE,) if types.get(GOOGLE_ACCOUNT_TYPE) else ()

@@ -11,11 +11,6 @@ from station.hw.runner import CommandResult, CommandRunner
 
 log = logging.getLogger(__name__)
 
-FROZEN_ADVICE = (
-    "the drive's security is frozen by the BIOS: suspend the station and wake it "
-    "(or unplug and replug the drive's power while it is running), then try again"
-)
-
 
 @dataclass(frozen=True)
 class AtaSecurity:

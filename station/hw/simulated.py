@@ -18,7 +18,8 @@ from station.config import StationConfig
 from station.errors import DeviceError, SafetyRefusal
 from station.hw.blockdev import BlockDevice
 from station.hw.udev import DiskAttached, DiskDetached, EventCallback, StationEvent
-from station.safety import confirmation_matches
+from station.reasons import Reason, reason
+from station.safety import confirmation_matches, confirmation_reason
 from station.wipe import Status, Verification, WipeOutcome
 
 if TYPE_CHECKING:
@@ -89,17 +90,17 @@ class SimulatedStation:
             raise DeviceError(f"no simulated device named {name!r}")
         return dev
 
-    def refusals(self, dev: BlockDevice) -> list[str]:
+    def refusals(self, dev: BlockDevice) -> list[Reason]:
         """The same kind of refusal a trainee will meet on the real station."""
-        return [f"{dev.name} is mounted on /media/demo"] if dev.name == MOUNTED_DEMO else []
+        if dev.name == MOUNTED_DEMO:
+            return [reason("mounted", name=dev.name, mount_point="/media/demo")]
+        return []
 
     def check_wipe(self, dev: BlockDevice, confirm: str | None) -> None:
         """Refuse like the real station: mounted, or the wrong confirmation."""
         reasons = self.refusals(dev)
         if not confirmation_matches(dev, confirm):
-            reasons.append(
-                f"confirmation {confirm!r} does not match the last four characters of the serial"
-            )
+            reasons.append(confirmation_reason(dev, confirm))
         if reasons:
             raise SafetyRefusal(reasons)
 

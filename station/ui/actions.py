@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from textual import work
 
 from station import label
-from station.errors import SafetyRefusal, StationError
+from station.errors import SafetyRefusal, StationError, WipeError
 from station.grading import condition_record
 from station.hw.blockdev import BlockDevice
 from station.jobs import submit_diagnose, submit_wipe
 from station.methods import Capabilities
+from station.reasons import Reason, english, reason
 from station.ui.dialogs import IntakeDialog, IntakeRequest, WipeDialog, WipeRequest
 from station.ui.grade import GradeDialog, GradeResult
 from station.ui.messages import DeviceFacts, LogLine
@@ -42,12 +44,13 @@ class DeviceActions(TabletActions):
             self.notify(self.t("no_device"), severity="warning")
         return rec
 
-    def refuse(self, rec: DeviceRecord, reasons: list[str]) -> None:
-        """Show why the station refuses, in the log and as a notification."""
-        for reason in reasons:
-            self.write_log(f"{rec.slot}: {self.t('refused')}: {reason}", warn=True)
+    def refuse(self, rec: DeviceRecord, reasons: Sequence[Reason | str]) -> None:
+        """Show why the station refuses, in the log and as a notification (in its language)."""
+        worded = [self.say(why) for why in reasons]
+        for line in worded:
+            self.write_log(f"{rec.slot}: {self.t('refused')}: {line}", warn=True)
         self.notify(
-            "\n".join(reasons), title=self.t("refused"), severity="error", timeout=10, markup=False
+            "\n".join(worded), title=self.t("refused"), severity="error", timeout=10, markup=False
         )
 
     # -- wipe ------------------------------------------------------------------------------
@@ -71,14 +74,14 @@ class DeviceActions(TabletActions):
     def _prepare_wipe(self, key: str, dev: BlockDevice) -> None:
         try:
             caps = self.engine.capabilities(dev)
-            refusals = list(self.engine.refusals(dev))
+            refusals: list[Reason] = list(self.engine.refusals(dev))
         except StationError as exc:
             self.post_message(LogLine(f"{dev.name}: {exc}", warn=True))
             return
         self.call_from_thread(self._open_wipe_dialog, key, dev, caps, refusals)
 
     def _open_wipe_dialog(
-        self, key: str, dev: BlockDevice, caps: Capabilities, refusals: list[str]
+        self, key: str, dev: BlockDevice, caps: Capabilities, refusals: list[Reason]
     ) -> None:
         rec = self.records[key]
         if refusals:
@@ -94,13 +97,15 @@ class DeviceActions(TabletActions):
     def start_wipe(self, rec: DeviceRecord, dev: BlockDevice, request: WipeRequest) -> None:
         """Submit the wipe job; the engine re-checks safety and the confirmation now."""
         if not rec.attached:
-            self.refuse(rec, [f"{dev.name} is no longer attached"])
+            self.refuse(rec, [reason("detached", name=dev.name)])
             return
         self.submitting(rec, dev.name)
         try:
             submit_wipe(self.jobs, self.engine, dev, request.method, request.confirm, rec.asset_tag)
         except SafetyRefusal as exc:
-            self.refuse(rec, exc.reasons)
+            self.refuse(rec, exc.refusals)
+        except WipeError as exc:
+            self.refuse(rec, [exc.reason or str(exc)])
         except StationError as exc:
             self.refuse(rec, [str(exc)])
 
@@ -208,14 +213,14 @@ class DeviceActions(TabletActions):
             )
             g = result.grades
             verdict = self.t("lendable") if g.lendable else self.t("not_lendable")
-            why = f" ({'; '.join(g.reasons)})" if g.reasons else ""
+            why = f" ({'; '.join(map(self.say, g.reasons))})" if g.reasons else ""
             self.write_log(
                 f"{rec.slot}: {g.cosmetic}/{g.functional}/{g.battery} {verdict}{why}",
             )
             sync = getattr(self.engine, "sync", None)
             ref = rec.asset_tag or rec.serial
             record = condition_record(g, result.checklist, "", self.engine.cfg.technician)
-            kept = {**record, "lendable": g.lendable, "reasons": list(g.reasons)}
+            kept = {**record, "lendable": g.lendable, "reasons": english(g.reasons)}
             subject = ref or rec.slot
             # The grade is kept as a station result, like the CLI's, then sent if possible.
             self.to_outbox(rec.slot, lambda: self.engine.results.save("grade", subject, kept))
@@ -263,7 +268,7 @@ class DeviceActions(TabletActions):
             return
         blockers = rec.ready_blockers()
         if blockers:
-            self.refuse(rec, [f"{self.t('ready_refused')}: {b}" for b in blockers])
+            self.refuse(rec, [f"{self.t('ready_refused')}: {self.say(b)}" for b in blockers])
             return
         rec.ready = True
         self.write_log(f"{rec.slot}: {self.t('ready_ok')}")

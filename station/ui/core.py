@@ -33,11 +33,13 @@ from station.hw.udev import (
     TabletDetached,
 )
 from station.jobs import JobRunner, JobSnapshot
+from station.reasons import Reason
 from station.records import diagnostics_job, wipe_job
 from station.sync import SyncWorker
 from station.ui.i18n import text
 from station.ui.messages import DeviceEvent, DeviceFacts, JobChanged, LogLine
 from station.ui.model import DeviceRecord, disk_key, slot_of, tablet_key
+from station.ui.reason_texts import say
 from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,10 @@ class StationCore(App[int]):
     def t(self, key: str, **values: object) -> str:
         """Interface text in the current language."""
         return text(self.language, key, **values)
+
+    def say(self, why: Reason | str) -> str:
+        """An engine reason (a refusal, a blocker) in the current language."""
+        return say(self.language, why)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

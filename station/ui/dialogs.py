@@ -13,7 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from station.methods import Capabilities
+from station.reasons import Reason
 from station.ui.i18n import text
+from station.ui.reason_texts import say
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class WipeDialog(ModalScreen[WipeRequest | None]):
         device_name: str,
         has_serial: bool,
         caps: Capabilities,
-        refusals: list[str],
+        refusals: list[Reason],
         language: str,
     ) -> None:
         super().__init__()
@@ -51,7 +53,7 @@ class WipeDialog(ModalScreen[WipeRequest | None]):
         with VerticalScroll(id="dialog"):
             yield Label(self.t("wipe_title", dev=self.device_name), classes="title")
             if self.refusals:
-                lines = "\n".join(f"• {r}" for r in self.refusals)
+                lines = "\n".join(f"• {say(self.language, r)}" for r in self.refusals)
                 yield Static(f"{self.t('wipe_refusals')}\n{lines}", id="refusals", markup=False)
             yield Label(self.t("wipe_method"))
             yield Select(
@@ -60,9 +62,13 @@ class WipeDialog(ModalScreen[WipeRequest | None]):
                 allow_blank=not available,
                 id="method",
             )
-            notes = [f"× {o.name}: {o.note}" for o in self.caps.options if not o.available]
+            notes = [
+                f"× {o.name}: {say(self.language, o.note or '?')}"
+                for o in self.caps.options
+                if not o.available
+            ]
             if self.caps.purge_note:
-                notes.append(self.caps.purge_note)
+                notes.append(say(self.language, self.caps.purge_note))
             if notes:
                 yield Static("\n".join(notes), id="method-notes", markup=False)
             what = (

@@ -22,6 +22,7 @@ from station.grading import (
     grade,
 )
 from station.ui.i18n import text
+from station.ui.reason_texts import say
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class GradeDialog(ModalScreen[GradeResult | None]):
             f"{g.functional} · {self.t('battery')} {g.battery} → "
             f"{self.t('lendable') if g.lendable else self.t('not_lendable')}"
         )
-        verdict.update(head + "".join(f"\n  - {r}" for r in g.reasons))
+        verdict.update(head + "".join(f"\n  - {say(self.language, r)}" for r in g.reasons))
 
     @on(Select.Changed)
     @on(Input.Changed)

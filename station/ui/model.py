@@ -16,6 +16,7 @@ from station.grading import Checklist, Grades, ready_blockers
 from station.hw.blockdev import BlockDevice
 from station.hw.usb import UsbTablet
 from station.jobs import JobSnapshot
+from station.reasons import Reason, reason
 from station.units import human_bytes, human_eta
 
 BAR_WIDTH = 10
@@ -94,11 +95,11 @@ class DeviceRecord:
         """Status of the most recent wipe, empty if none."""
         return self.wipe_statuses[-1] if self.wipe_statuses else ""
 
-    def ready_blockers(self) -> list[str]:
+    def ready_blockers(self) -> list[Reason]:
         """Why the device may not be marked ready (the engine's rule, plus 'not graded')."""
-        blockers: list[str] = []
+        blockers: list[Reason] = []
         if self.busy:
-            blockers.append("a job is still running")
+            blockers.append(reason("job_running"))
         # Only the latest wipe counts: a later passed wipe supersedes an interrupted one.
         latest = [self.last_wipe] if self.last_wipe else []
         blockers.extend(ready_blockers(self.grades, latest))

@@ -11,7 +11,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from station.reasons import Reason
 from station.ui.i18n import text
+from station.ui.reason_texts import say
 
 
 class TabletResetDialog(ModalScreen[bool | None]):
@@ -20,7 +22,7 @@ class TabletResetDialog(ModalScreen[bool | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel / Annuleren")]
 
     def __init__(
-        self, tablet: str, refusals: tuple[str, ...], steps: tuple[str, ...], language: str
+        self, tablet: str, refusals: tuple[Reason, ...], steps: tuple[str, ...], language: str
     ) -> None:
         super().__init__()
         self.tablet, self.refusals, self.steps, self.language = tablet, refusals, steps, language
@@ -31,7 +33,7 @@ class TabletResetDialog(ModalScreen[bool | None]):
         with VerticalScroll(id="dialog"):
             yield Label(text(lang, "reset_title", dev=self.tablet), classes="title")
             if self.refusals:
-                lines = "\n".join(f"• {r}" for r in self.refusals)
+                lines = "\n".join(f"• {say(lang, r)}" for r in self.refusals)
                 yield Static(f"{text(lang, 'wipe_refusals')}\n{lines}", id="refusals", markup=False)
             else:
                 steps = "\n".join(f"{i}. {s}" for i, s in enumerate(self.steps, 1))

@@ -18,6 +18,7 @@ from textual import work
 from station.errors import StationError
 from station.hw.adb import Adb, TabletInfo
 from station.hw.usb import UsbTablet
+from station.reasons import Reason
 from station.tablets import ANDROID_STEPS, APPLE_STEPS, check_android_reset, record_manual_reset
 from station.ui.core import StationCore
 from station.ui.messages import LogLine
@@ -69,7 +70,7 @@ class TabletActions(StationCore):
 
     @work(thread=True, group="tablet")
     def _check_tablet(self, key: str, tablet: UsbTablet) -> None:
-        refusals: tuple[str, ...] = ()
+        refusals: tuple[Reason, ...] = ()
         evidence: tuple[Any, ...] = ()
         try:
             if tablet.kind == "android-adb":
@@ -88,14 +89,14 @@ class TabletActions(StationCore):
         self,
         key: str,
         info: TabletInfo | None,
-        refusals: tuple[str, ...],
+        refusals: tuple[Reason, ...],
         steps: tuple[str, ...],
         evidence: tuple[Any, ...],
     ) -> None:
         rec = self.records[key]
         if refusals:
             for reason in refusals:
-                self.write_log(f"{rec.slot}: {self.t('refused')}: {reason}", warn=True)
+                self.write_log(f"{rec.slot}: {self.t('refused')}: {self.say(reason)}", warn=True)
         started = datetime.now(UTC)
 
         def answered(confirmed: bool | None) -> None:

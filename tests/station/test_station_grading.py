@@ -20,6 +20,7 @@ from station.grading import (
     ready_blockers,
 )
 from station.label import label_pdf, qr_png
+from station.reasons import english
 
 ALL_OK = {item: True for item in CHECKLIST_ITEMS}
 
@@ -42,20 +43,20 @@ def test_lendable_follows_the_rule_and_says_why_not():
     good = grade("C", Checklist(ALL_OK), 85)
     assert good.lendable and good.reasons == ()
     scratched = grade("E", Checklist(ALL_OK), 85)
-    assert not scratched.lendable and "cosmetic E" in scratched.reasons[0]
+    assert not scratched.lendable and "cosmetic E" in str(scratched.reasons[0])
     no_charger = grade("B", Checklist({**ALL_OK, "charger_present": False}), 85)
     assert no_charger.functional == "B" and not no_charger.lendable
     lenient = LendableRule(max_cosmetic="E", require_charger=False)
     assert grade("E", Checklist({**ALL_OK, "charger_present": False}), 85, rule=lenient).lendable
     unchecked = grade("A", Checklist({"screen": True}), 85)
-    assert not unchecked.lendable and any("not checked" in r for r in unchecked.reasons)
+    assert not unchecked.lendable and any("not checked" in str(r) for r in unchecked.reasons)
 
 
 def test_never_ready_without_a_passed_wipe_of_every_disk():
     lendable = grade("A", Checklist(ALL_OK), 90)
     assert ready_blockers(lendable, ["passed"]) == []
-    assert ready_blockers(lendable, []) == ["no wipe recorded"]
-    assert "incomplete" in ready_blockers(lendable, ["passed", "incomplete"])[0]
+    assert english(ready_blockers(lendable, [])) == ["no wipe recorded"]
+    assert "incomplete" in str(ready_blockers(lendable, ["passed", "incomplete"])[0])
 
 
 def test_rule_from_toml_and_bad_rules_are_clear_errors(tmp_path):

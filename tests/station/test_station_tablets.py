@@ -119,7 +119,7 @@ def test_reset_refused_while_a_google_account_is_signed_in(cfg):
 
 def test_unauthorized_tablet_is_refused_with_what_to_do(cfg):
     check = check_android_reset(Station(cfg, runner=ScriptedAdb("")), "0123456789ABCDEF")
-    assert not check.allowed and "accept this station's key" in check.reasons[0]
+    assert not check.allowed and "accept this station's key" in str(check.reasons[0])
 
 
 def test_confirmed_manual_reset_is_certified_as_clear_and_unconfirmed_is_not(cfg):
@@ -150,7 +150,7 @@ def test_tablet_diagnosis_reports_battery_storage_and_frp_risk(cfg):
     assert diag.status == "passed"
     assert diag.info.storage_free_bytes == 18087296 * 1024
     assert diag.info.battery is not None and diag.info.battery.health == "good"
-    assert FRP_ADVICE in diag.findings
+    assert str(FRP_ADVICE) in diag.findings
     assert {e.command for e in diag.evidence} >= {"adb -s R52N10ABCDE shell dumpsys battery"}
     assert "someone" not in str(diag.to_dict())
 

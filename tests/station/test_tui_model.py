@@ -8,6 +8,7 @@ from station.blockio import Progress
 from station.grading import CHECKLIST_ITEMS, Checklist, Grades, grade
 from station.hw.blockdev import BlockDevice
 from station.jobs import JobSnapshot
+from station.reasons import english
 from station.ui.model import DeviceRecord, disk_key, progress_bar, progress_cells, slot_of
 
 LOOP = BlockDevice("loop7", "/dev/loop7", "7:7", 64 << 20, transport="loop", backing_file="/t/a")
@@ -33,10 +34,10 @@ def test_media_without_identity_never_share_a_record() -> None:
 
 def test_ready_needs_grades_and_a_passed_latest_wipe() -> None:
     rec = DeviceRecord("k", "loop7", disk=LOOP)
-    assert rec.ready_blockers() == ["not graded", "no wipe recorded"]
+    assert [b.code for b in rec.ready_blockers()] == ["not_graded", "no_wipe"]
     rec.grades = lendable()
     rec.wipe_statuses = ["incomplete"]
-    assert any("incomplete" in b for b in rec.ready_blockers())
+    assert any("incomplete" in str(b) for b in rec.ready_blockers())
     rec.wipe_statuses = ["incomplete", "passed"]
     assert rec.ready_blockers() == []
 
@@ -44,10 +45,10 @@ def test_ready_needs_grades_and_a_passed_latest_wipe() -> None:
 def test_not_ready_while_a_job_runs_or_when_not_lendable() -> None:
     rec = DeviceRecord("k", "loop7", disk=LOOP, wipe_statuses=["passed"])
     rec.grades = grade("E", Checklist(dict.fromkeys(CHECKLIST_ITEMS, True)), 90.0, 10)
-    assert any("cosmetic E" in b for b in rec.ready_blockers())
+    assert any("cosmetic E" in str(b) for b in rec.ready_blockers())
     rec.grades = lendable()
     rec.job = JobSnapshot(1, "diagnostics", "loop7", "running", datetime.now(UTC))
-    assert rec.ready_blockers() == ["a job is still running"]
+    assert english(rec.ready_blockers()) == ["a job is still running"]
 
 
 def test_progress_cells_show_bar_rate_and_eta() -> None:

@@ -39,7 +39,7 @@ async def test_simulated_station_shows_demo_disks_and_the_mounted_refusal(
         app.table.move_cursor(row=app.table.get_row_index(app.attached["sdd"]))
         await pilot.press("w")
         await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
-        assert "mounted on /media/demo" in str(app.screen.query_one("#refusals", Static).render())
+        assert "gekoppeld op /media/demo" in str(app.screen.query_one("#refusals", Static).render())
         await pilot.press("escape")
 
 

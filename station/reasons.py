@@ -1,0 +1,126 @@
+"""Why the station refuses or cannot do something: a code with values, worded at the edge.
+
+The engine says *what* (a code and its values); the CLI prints the English wording
+kept here, and the TUI words the same code in the technician's language
+(``station/ui/reason_texts.py``). Nothing matches on the wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+ENGLISH: dict[str, str] = {
+    # Safety refusals before a wipe (station.safety).
+    "holds_root": "{name} holds the running system (/)",
+    "holds_boot": "{name} holds {mount_point}",
+    "mounted": "{name} is mounted on {mount_point}",
+    "swap": "{swap} is in use as swap",
+    "raid_member": "{name} is a member of active RAID array {array}",
+    "held_by_dm": "{name} is held by device-mapper (LVM/crypt) {holder}",
+    "held_by": "{name} is held by {holder}",
+    "boot_disk": "{name} is the station's own boot disk",
+    "read_only": "{name} is read-only",
+    "no_media": "{name} has no media (size 0)",
+    "backed_by": "{name} is backed by {backing}: {cause}",
+    "backing_unreadable": "{name} is backed by {backing}, which cannot be checked: {error}",
+    "busy": "{name} is busy (in use by the kernel or another program)",
+    "cannot_open": "{path} cannot be opened: {error}",
+    "confirm_serial": (
+        "confirmation {typed!r} does not match: type the last four characters of the serial "
+        "the station shows for {name}"
+    ),
+    "confirm_name": (
+        "confirmation {typed!r} does not match: type the kernel name the station shows for {name}"
+    ),
+    "detached": "{name} is no longer attached",
+    # Wipe methods that cannot run (station.methods).
+    "usb_bridge": (
+        "behind a USB bridge: the drive's own erase commands are not trusted through it "
+        "(bridges drop or fake them), so only Clear is offered; dock the disk on SATA/NVMe "
+        "for Purge"
+    ),
+    "loop_clear_only": "a loop device has no drive firmware: Clear only",
+    "no_purge_for_transport": "no Purge command known for transport {transport}",
+    "purge_unknown": "Purge support unknown: {error}",
+    "nvme_no_crypto_sanitize": "controller has no crypto-erase sanitize",
+    "nvme_no_block_sanitize": "controller has no block-erase sanitize",
+    "nvme_format_no_crypto": "format has no crypto erase",
+    "nvme_no_format": "Format NVM not supported",
+    "ata_no_crypto_scramble": "no CRYPTO SCRAMBLE",
+    "ata_no_block_erase": "no BLOCK ERASE",
+    "ata_frozen": (
+        "the drive's security is frozen by the BIOS: suspend the station and wake it "
+        "(or unplug and replug the drive's power while it is running), then try again"
+    ),
+    "ata_password_set": (
+        "a user password is set (drive locked or security enabled): remove it first"
+    ),
+    "ata_count_expired": "security count expired: power-cycle the drive",
+    "ata_security_unsupported": "security feature set not supported",
+    "ata_no_enhanced": "no enhanced erase",
+    "no_method": "no wipe method is available for this device",
+    "method_unavailable": "method {method} is not available: {cause}",
+    # Tablets (station.tablets).
+    "tablet_not_ready": (
+        "tablet {serial} is {state}: enable USB debugging and accept this station's key"
+    ),
+    "google_account": (
+        "a Google account is signed in: remove it first (Settings > Accounts > Google > "
+        "Remove account), or the tablet locks itself after the reset (factory reset protection)"
+    ),
+    # Grading and marking ready (station.grading).
+    "cosmetic_worse": "cosmetic {grade} is worse than {limit}",
+    "functional_faulty": "functional {grade} ({items} faulty)",
+    "battery_unknown": "battery health unknown",
+    "battery_worse": "battery {grade} is worse than {limit}",
+    "no_charger": "no charger",
+    "not_checked": "not checked: {items}",
+    "not_graded": "not graded",
+    "no_wipe": "no wipe recorded",
+    "wipe_not_passed": "a wipe failed or is incomplete: wipe again before marking ready",
+    "job_running": "a job is still running",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason: a code (a key of ``ENGLISH``), its values, and the reason behind it, if any.
+
+    A value ending in ``items`` is a list of checklist item names, joined when worded.
+    """
+
+    code: str
+    values: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+    cause: Reason | None = None
+
+    def params(self) -> dict[str, str | tuple[str, ...]]:
+        """The values by name."""
+        return dict(self.values)
+
+    def __str__(self) -> str:
+        return word(self, ENGLISH, str)
+
+
+def reason(code: str, cause: Reason | None = None, **values: str | Iterable[str]) -> Reason:
+    """Make a reason; ``code`` must have an English wording (a typo fails at once)."""
+    if code not in ENGLISH:
+        raise KeyError(f"unknown reason code {code!r}")
+    frozen = {k: v if isinstance(v, str) else tuple(v) for k, v in values.items()}
+    return Reason(code, tuple(sorted(frozen.items())), cause)
+
+
+def word(why: Reason, templates: dict[str, str], item_name: Callable[[str], str]) -> str:
+    """Word a reason with ``templates`` (English for a missing code), causes worded the same way."""
+    values: dict[str, object] = {}
+    for key, value in why.values:
+        values[key] = ", ".join(map(item_name, value)) if isinstance(value, tuple) else value
+    if why.cause is not None:
+        values["cause"] = word(why.cause, templates, item_name)
+    template = templates.get(why.code) or ENGLISH[why.code]
+    return template.format(**values)
+
+
+def english(reasons: Iterable[Reason | str]) -> list[str]:
+    """The English wording of each reason (for the CLI, logs and stored records)."""
+    return [str(r) for r in reasons]

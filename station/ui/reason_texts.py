@@ -1,0 +1,94 @@
+"""The engine's reasons (``station.reasons``) worded for the technician: Dutch, or English."""
+
+from __future__ import annotations
+
+from station.reasons import ENGLISH, Reason, word
+from station.ui.i18n import TEXTS
+
+DUTCH: dict[str, str] = {
+    "holds_root": "{name} bevat het draaiende systeem (/)",
+    "holds_boot": "{name} bevat {mount_point}",
+    "mounted": "{name} is gekoppeld op {mount_point}",
+    "swap": "{swap} is in gebruik als swap",
+    "raid_member": "{name} is lid van de actieve RAID-array {array}",
+    "held_by_dm": "{name} wordt vastgehouden door device-mapper (LVM/crypt) {holder}",
+    "held_by": "{name} wordt vastgehouden door {holder}",
+    "boot_disk": "{name} is de opstartschijf van het station zelf",
+    "read_only": "{name} is alleen-lezen",
+    "no_media": "{name} heeft geen medium (grootte 0)",
+    "backed_by": "{name} draait op {backing}: {cause}",
+    "backing_unreadable": "{name} draait op {backing}, dat niet te controleren is: {error}",
+    "busy": "{name} is bezet (in gebruik door de kernel of een ander programma)",
+    "cannot_open": "{path} kan niet geopend worden: {error}",
+    "confirm_serial": (
+        "bevestiging {typed!r} klopt niet: typ de laatste vier tekens van het serienummer "
+        "dat het station voor {name} toont"
+    ),
+    "confirm_name": (
+        "bevestiging {typed!r} klopt niet: typ de kernelnaam die het station voor {name} toont"
+    ),
+    "detached": "{name} is niet meer aangesloten",
+    "usb_bridge": (
+        "achter een USB-brug: de eigen wiscommando's van de schijf zijn daarlangs niet te "
+        "vertrouwen (bruggen laten ze vallen of doen alsof), dus alleen Clear wordt aangeboden; "
+        "sluit de schijf via SATA/NVMe aan voor Purge"
+    ),
+    "loop_clear_only": "een loop-apparaat heeft geen schijffirmware: alleen Clear",
+    "no_purge_for_transport": "geen Purge-commando gekend voor aansluiting {transport}",
+    "purge_unknown": "ondersteuning voor Purge onbekend: {error}",
+    "nvme_no_crypto_sanitize": "de controller kent geen sanitize met crypto-wissing",
+    "nvme_no_block_sanitize": "de controller kent geen sanitize met blokwissing",
+    "nvme_format_no_crypto": "formatteren kent geen crypto-wissing",
+    "nvme_no_format": "Format NVM wordt niet ondersteund",
+    "ata_no_crypto_scramble": "geen CRYPTO SCRAMBLE",
+    "ata_no_block_erase": "geen BLOCK ERASE",
+    "ata_frozen": (
+        "de beveiliging van de schijf is door het BIOS bevroren: zet het station in slaap en "
+        "wek het (of haal de stroom van de schijf eraf en sluit ze terwijl het station draait "
+        "weer aan), en probeer opnieuw"
+    ),
+    "ata_password_set": (
+        "er is een gebruikerswachtwoord ingesteld (schijf vergrendeld of beveiliging aan): "
+        "verwijder het eerst"
+    ),
+    "ata_count_expired": "beveiligingsteller verlopen: zet de schijf uit en weer aan",
+    "ata_security_unsupported": "beveiligingsfuncties worden niet ondersteund",
+    "ata_no_enhanced": "geen uitgebreide wissing (enhanced erase)",
+    "no_method": "geen wismethode beschikbaar voor dit toestel",
+    "method_unavailable": "methode {method} is niet beschikbaar: {cause}",
+    "tablet_not_ready": (
+        "tablet {serial} is {state}: zet USB-foutopsporing aan en aanvaard de sleutel van "
+        "dit station"
+    ),
+    "google_account": (
+        "er is een Google-account aangemeld: verwijder het eerst (Instellingen > Accounts > "
+        "Google > Account verwijderen), anders vergrendelt de tablet zich na de reset "
+        "(bescherming bij fabrieksreset)"
+    ),
+    "cosmetic_worse": "uiterlijk {grade} is slechter dan {limit}",
+    "functional_faulty": "werking {grade} ({items} defect)",
+    "battery_unknown": "batterijgezondheid onbekend",
+    "battery_worse": "batterij {grade} is slechter dan {limit}",
+    "no_charger": "geen lader",
+    "not_checked": "niet nagekeken: {items}",
+    "not_graded": "niet gegradeerd",
+    "no_wipe": "geen wissing vastgelegd",
+    "wipe_not_passed": (
+        "een wissing is mislukt of onvolledig: wis opnieuw voor je het toestel klaar markeert"
+    ),
+    "job_running": "er loopt nog een taak",
+}
+
+_TEMPLATES = {"nl": DUTCH, "en": ENGLISH}
+
+
+def say(language: str, why: Reason | str) -> str:
+    """A reason in ``language`` (Dutch by default); checklist items by their names there."""
+    if isinstance(why, str):
+        return why  # already worded (a text from the UI itself)
+    table = TEXTS.get(language, TEXTS["nl"])
+
+    def item(name: str) -> str:
+        return table.get(f"item_{name}", name).lower()
+
+    return word(why, _TEMPLATES.get(language, DUTCH), item)
