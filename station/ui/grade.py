@@ -8,10 +8,9 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
-from textual.widgets.select import NoSelection
+from textual.widgets import Button, Input, Label, Static
 
 from station.grading import (
     CHECKLIST_ITEMS,
@@ -21,6 +20,7 @@ from station.grading import (
     LendableRule,
     grade,
 )
+from station.ui.choice import Choice
 from station.ui.i18n import text
 from station.ui.reason_texts import say
 
@@ -69,29 +69,32 @@ class GradeDialog(ModalScreen[GradeResult | None]):
         return text(self.language, key, **values)
 
     def compose(self) -> ComposeResult:
-        """Cosmetic grade, checklist grid, battery inputs, live verdict, buttons."""
+        """One screen at 80x24: cosmetic and checklist choices, battery, live verdict, buttons."""
         prev = self.previous
         states = [
             (self.t("works"), "ok"),
             (self.t("faulty"), "bad"),
             (self.t("not_applicable"), "na"),
         ]
-        with VerticalScroll(id="dialog"):
+        with Vertical(id="dialog", classes="grade"):
             yield Label(self.t("grade_title", dev=self.device), classes="title")
             with Grid(id="checklist"):
                 yield Label(self.t("cosmetic"))
-                yield Select(
+                yield Choice(
                     [(g, g) for g in COSMETIC_GRADES],
-                    value=prev.grades.cosmetic if prev else Select.NULL,
+                    prev.grades.cosmetic if prev else None,
                     id="cosmetic",
-                    compact=True,
                 )
                 for item in CHECKLIST_ITEMS:
                     yield Label(self.t(f"item_{item}"))
-                    yield Select(states, value=_state(prev, item), id=f"item-{item}", compact=True)
+                    yield Choice(states, _state(prev, item), id=f"item-{item}")
+            with Horizontal(id="battery-row"):
                 yield Label(self.t("battery_health"))
                 yield Input(
-                    _fmt(prev.battery_health_pct if prev else None), id="health", compact=True
+                    _fmt(prev.battery_health_pct if prev else None),
+                    id="health",
+                    compact=True,
+                    placeholder="-",
                 )
                 yield Label(self.t("battery_cycles"))
                 yield Input(
@@ -102,21 +105,23 @@ class GradeDialog(ModalScreen[GradeResult | None]):
                 )
             yield Static("", id="verdict", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button(self.t("save"), variant="primary", id="save")
-                yield Button(self.t("cancel"), id="cancel")
+                yield Button(self.t("save"), variant="primary", id="save", compact=True)
+                yield Button(self.t("cancel"), id="cancel", compact=True)
+                yield Static(self.t("grade_keys"), id="grade-keys", markup=False)
 
     def on_mount(self) -> None:
-        """Show the verdict for what is filled in already."""
+        """Show the verdict for what is filled in already; start at the cosmetic grade."""
         self._refresh_verdict()
+        self.query_one("#cosmetic", Choice).focus()
 
     def result(self) -> GradeResult | None:
         """The grading as filled in now (None until a cosmetic grade is chosen)."""
-        cosmetic = self.query_one("#cosmetic", Select).value
+        cosmetic = self.query_one("#cosmetic", Choice).value
         if not isinstance(cosmetic, str):
             return None
         results: dict[str, bool | None] = {}
         for item in CHECKLIST_ITEMS:
-            value = self.query_one(f"#item-{item}", Select).value
+            value = self.query_one(f"#item-{item}", Choice).value
             if value in ("ok", "bad", "na"):
                 results[item] = {"ok": True, "bad": False, "na": None}[str(value)]
         checklist = Checklist(results)
@@ -134,14 +139,17 @@ class GradeDialog(ModalScreen[GradeResult | None]):
             verdict.update(self.t("cosmetic") + " ?")
             return
         g = res.grades
+        battery = self.t("unknown") if g.battery == "unknown" else g.battery
         head = (
             f"{self.t('cosmetic_short')} {g.cosmetic} · {self.t('functional')} "
-            f"{g.functional} · {self.t('battery')} {g.battery} → "
+            f"{g.functional} · {self.t('battery')} {battery} → "
             f"{self.t('lendable') if g.lendable else self.t('not_lendable')}"
         )
-        verdict.update(head + "".join(f"\n  - {say(self.language, r)}" for r in g.reasons))
+        # One wrapped paragraph, not a line per reason: the dialog must fit 24 rows.
+        reasons = "; ".join(say(self.language, r) for r in g.reasons)
+        verdict.update(head + (f"\n{reasons}" if reasons else ""))
 
-    @on(Select.Changed)
+    @on(Choice.Changed)
     @on(Input.Changed)
     def _changed(self) -> None:
         self._refresh_verdict()
@@ -164,10 +172,10 @@ class GradeDialog(ModalScreen[GradeResult | None]):
         self.dismiss(None)
 
 
-def _state(prev: GradeResult | None, item: str) -> str | NoSelection:
-    """The select value of one checklist item as graded before (none if unchecked)."""
+def _state(prev: GradeResult | None, item: str) -> str | None:
+    """The choice of one checklist item as graded before (None if unchecked)."""
     if prev is None or item not in prev.checklist.results:
-        return Select.NULL
+        return None
     return {True: "ok", False: "bad", None: "na"}[prev.checklist.results[item]]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Log, Select, Static
+from textual.widgets import Log, Select, Static
 
 from station.blockio import Progress, ProgressCallback
 from station.grading import CHECKLIST_ITEMS, Checklist, grade
@@ -358,11 +358,11 @@ async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) ->
         await pilot.press("g")
         await wait_for(pilot, lambda: isinstance(app.screen, GradeDialog))
         dialog = app.screen
-        dialog.query_one("#cosmetic", Select).value = "B"
-        for item in CHECKLIST_ITEMS:
-            dialog.query_one(f"#item-{item}", Select).value = "ok"
-        dialog.query_one("#health", Input).value = "87"
-        dialog.query_one("#cycles", Input).value = "312"
+        # Keyboard only: 2 = B, then down and 1 (works) for each checklist item.
+        await pilot.press("2", *(["down", "1"] * len(CHECKLIST_ITEMS)), "down")
+        await type_text(pilot, "87")
+        await pilot.press("tab")
+        await type_text(pilot, "312")
         await pilot.pause()
         assert "Lendable" in str(dialog.query_one("#verdict", Static).render())
         await pilot.press("ctrl+s")

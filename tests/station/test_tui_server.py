@@ -19,7 +19,6 @@ import httpx
 import pytest
 import uvicorn
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
 
 from server.app import create_app
 from server.core.config import load_settings
@@ -112,10 +111,8 @@ async def test_a_tablet_from_intake_to_ready_on_the_server(
 
         await pilot.press("g")
         await wait_for(pilot, lambda: isinstance(app.screen, GradeDialog))
-        app.screen.query_one("#cosmetic", Select).value = "A"
-        for item in CHECKLIST_ITEMS:
-            app.screen.query_one(f"#item-{item}", Select).value = "ok"
-        app.screen.query_one("#health", Input).value = "91"
+        await pilot.press("1", *(["down", "1"] * len(CHECKLIST_ITEMS)), "down")
+        await pilot.press("9", "1")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: rec.grades is not None)
 
