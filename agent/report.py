@@ -19,6 +19,14 @@ SCHEMA_VERSION = 1
 MAX_REPORT_BYTES = 16 * 1024
 """Largest health payload the broker and the server accept (the broker enforces it too)."""
 
+# Limits of the report's fields (the server's fast validator is built from the same figures).
+MAX_DISKS = 16
+MAX_ERROR_CHARS = 200
+MAX_AGENT_VERSION_CHARS = 32
+MAX_OS_CHARS = 64
+MAX_FIELD_CHARS = 32  # short strings inside battery, disks, memory and temperatures
+FIGURE_RANGE = (-100, 1e15)  # any float figure (temperatures may be below zero)
+
 TOPIC_ROOT = "digibank/v1/devices"
 SHARED_GROUP = "ingest"
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -180,23 +188,27 @@ class HealthReport:
         if not _is_int(seq) or seq < 0:
             raise ReportError("seq: must be a non-negative integer")
         version = data.get("agent_version")
-        if not isinstance(version, str) or not 0 < len(version) <= 32:
-            raise ReportError("agent_version: must be a string of 1-32 characters")
+        if not isinstance(version, str) or not 0 < len(version) <= MAX_AGENT_VERSION_CHARS:
+            raise ReportError(
+                f"agent_version: must be a string of 1-{MAX_AGENT_VERSION_CHARS} characters"
+            )
         errors = data.get("errors", [])
         if not isinstance(errors, list) or not all(
-            isinstance(e, str) and len(e) <= 200 for e in errors
+            isinstance(e, str) and len(e) <= MAX_ERROR_CHARS for e in errors
         ):
-            raise ReportError("errors: must be a list of strings of at most 200 characters")
+            raise ReportError(
+                f"errors: must be a list of strings of at most {MAX_ERROR_CHARS} characters"
+            )
         disks = data.get("disks", [])
-        if not isinstance(disks, list) or len(disks) > 16:
-            raise ReportError("disks: must be a list of at most 16 disks")
+        if not isinstance(disks, list) or len(disks) > MAX_DISKS:
+            raise ReportError(f"disks: must be a list of at most {MAX_DISKS} disks")
         return cls(
             device_id=_check_id(data.get("device_id")),  # type: ignore[arg-type]
             seq=seq,
             measured_at=parse_time(data.get("measured_at"), "measured_at"),
             agent_version=version,
-            os_name=_opt_str(data, "os_name"),
-            os_version=_opt_str(data, "os_version"),
+            os_name=_opt_str(data, "os_name", MAX_OS_CHARS),
+            os_version=_opt_str(data, "os_version", MAX_OS_CHARS),
             uptime_s=_opt_int(data, "uptime_s"),
             battery=_sub(data.get("battery"), Battery, "battery"),
             disks=tuple(_sub(d, Disk, f"disks[{i}]") for i, d in enumerate(disks)),
@@ -283,7 +295,7 @@ def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _opt_str(data: dict[str, Any], key: str, limit: int = 64) -> str | None:
+def _opt_str(data: dict[str, Any], key: str, limit: int) -> str | None:
     value = data.get(key)
     if value is None:
         return None
@@ -302,7 +314,7 @@ def _opt_int(data: dict[str, Any], key: str) -> int | None:
 
 
 @functools.cache
-def _field_kinds(cls: type) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+def field_kinds(cls: type) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
     """A dataclass's field names and each field's kind (bool, int, float or str), once per class."""
     declared = fields(cls)
     kinds = []
@@ -314,7 +326,7 @@ def _field_kinds(cls: type) -> tuple[frozenset[str], tuple[tuple[str, str], ...]
 
 
 def _no_unknown(data: dict[str, Any], cls: type, where: str) -> None:
-    known = _field_kinds(cls)[0]
+    known = field_kinds(cls)[0]
     if data.keys() <= known:
         return
     unknown = sorted(set(data) - known)
@@ -330,18 +342,19 @@ def _sub(value: Any, cls: type, where: str) -> Any:
     _no_unknown(value, cls, where)
     out: dict[str, Any] = {}
     # The field kinds are computed once per class: this runs for every report the hub ingests.
-    for name, kind in _field_kinds(cls)[1]:
+    for name, kind in field_kinds(cls)[1]:
         v = value.get(name)
         if v is None:
             continue
         if kind == "float":
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and -100 <= v <= 1e15
+            low, high = FIGURE_RANGE
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
         elif kind == "int":
             ok = isinstance(v, int) and not isinstance(v, bool) and v >= 0
         elif kind == "bool":
             ok = isinstance(v, bool)
         else:
-            ok = isinstance(v, str) and len(v) <= 32
+            ok = isinstance(v, str) and len(v) <= MAX_FIELD_CHARS
         if not ok:
             raise ReportError(f"{where}.{name}: {v!r} is not a valid {kind}")
         out[name] = v

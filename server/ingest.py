@@ -35,10 +35,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.report import shared_subscription
 from server.core.config import Settings
 from server.core.db import make_engine, make_sessionmaker
-from server.ingest_batch import BatchContext, BatchResult, Incoming, classify, store_batch
+from server.ingest_batch import BatchContext, BatchResult, Incoming, store_batch
+from server.ingest_classify import classify
 from server.mqtt_account import server_account
 from server.rules import Thresholds
 from server.timeutil import utcnow
+from server.wal_checkpoint import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,14 @@ class IngestService:
         self.settings = settings
         self.factory = factory
         self.client_id = client_id or settings.ingest_client_id
-        self.ctx = BatchContext(Thresholds.from_settings(settings), settings.autoresolve_reports)
+        bind = factory.kw.get("bind")
+        sqlite_path = bind.url.database if bind is not None and settings.is_sqlite else None
+        self._checkpointer = WalCheckpointer(sqlite_path) if sqlite_path else None
+        self.ctx = BatchContext(
+            Thresholds.from_settings(settings),
+            settings.autoresolve_reports,
+            own_checkpoints=self._checkpointer is not None,
+        )
         self._pending: list[Incoming] = []
         self._deadline = 0.0
         self._stopping = threading.Event()
@@ -94,6 +103,8 @@ class IngestService:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
+        if self._checkpointer is not None:
+            self._checkpointer.start()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
 
@@ -102,6 +113,8 @@ class IngestService:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         log.info("ingest %s stopped: %d stored this run", self.client_id, self.stored)
 
     def health(self) -> dict[str, Any]:
@@ -211,7 +224,7 @@ class IngestService:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         incoming = Incoming(msg.topic, msg.payload, msg.mid, self._generation, time.monotonic())
         try:
-            incoming.checked = classify(incoming)
+            incoming.checked = classify(msg.topic, msg.payload)
         except Exception:  # the loop's edge: a validator bug must not drop the connection
             log.exception("ingest: validating a message on %s failed", msg.topic)
             incoming.checked = "invalid"

@@ -7,7 +7,6 @@ message changes nothing ((device id, seq) is unique and inserts skip conflicts).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,15 +17,9 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.report import (
-    MAX_REPORT_BYTES,
-    SCHEMA_VERSION,
-    HealthReport,
-    ReportError,
-    device_id_from_topic,
-)
 from server.core.db import writing
 from server.flags import apply_report_findings, unresolved_flags
+from server.ingest_classify import Valid, classify
 from server.ingest_sql import HotSQL
 from server.models import Base, IngestCounter
 from server.rules import (
@@ -52,28 +45,17 @@ DROP_REASONS = (
     "unknown_device",
 )
 STORED = "stored"
-_MAX_SEQ = 2**63 - 1  # the column is a signed 64-bit integer
 DUPLICATE = "duplicate"
 
 _REPORT_REASONS = REPORT_REPAIR_REASONS | {RETIRED_REPORTING}
 
 
 @dataclass
-class Valid:
-    """A report that passed the contract, with its device id and the JSON text it came as."""
-
-    device_id: int
-    report: HealthReport
-    data: dict[str, Any]
-    text: str
-
-
-@dataclass
 class Incoming:
     """One received MQTT message, with what is needed to acknowledge it later.
 
-    `checked` holds `classify`'s verdict when it was already taken (ingest does that in the
-    network thread, so validation overlaps the worker's database waits).
+    `checked` holds `classify`'s verdict when it was already taken (ingest does that as each
+    message arrives).
     """
 
     topic: str
@@ -100,39 +82,8 @@ class BatchContext:
 
     thresholds: Thresholds
     autoresolve_after: int
-
-
-def classify(message: Incoming) -> Valid | str:
-    """A validated report, or the reason (one of DROP_REASONS) to drop the message."""
-    try:
-        topic_id, kind = device_id_from_topic(message.topic)
-    except ReportError:
-        return "bad_topic"
-    if kind != "health":
-        return "bad_topic"
-    if len(message.payload) > MAX_REPORT_BYTES:
-        return "oversized"
-    try:
-        text = message.payload.decode()
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return "malformed"
-    if not isinstance(data, dict):
-        return "malformed"
-    if data.get("schema") != SCHEMA_VERSION:
-        return "schema_version"
-    try:
-        report = HealthReport.from_dict(data)
-    except ReportError as exc:
-        log.debug("invalid report on %s: %s", message.topic, exc)
-        return "invalid"
-    if report.seq > _MAX_SEQ:
-        return "invalid"
-    if report.device_id != topic_id:
-        return "spoofed"
-    if not topic_id.isdigit() or len(topic_id) > 18 or topic_id != str(int(topic_id)):
-        return "unknown_device"  # device ids on the wire are str(Device.id), nothing else
-    return Valid(int(topic_id), report, data, text)
+    # SQLite: another thread checkpoints the WAL (server.wal_checkpoint), so batches do not.
+    own_checkpoints: bool = False
 
 
 def store_batch(
@@ -142,11 +93,15 @@ def store_batch(
     result = BatchResult()
     valid: dict[tuple[int, int], Valid] = {}
     for message in messages:
-        outcome = message.checked if message.checked is not None else classify(message)
+        outcome = (
+            message.checked
+            if message.checked is not None
+            else classify(message.topic, message.payload)
+        )
         if isinstance(outcome, str):
             result.drops[outcome] += 1
             continue
-        key = (outcome.device_id, outcome.report.seq)
+        key = (outcome.device_id, outcome.seq)
         if key in valid:
             result.duplicates += 1  # the same report twice in one batch (a redelivery)
         else:
@@ -155,10 +110,14 @@ def store_batch(
         # SQLite: a writer from the start (BEGIN IMMEDIATE), so reading the devices and then
         # writing never meets another writer in between.
         writing(session)
+        if ctx.own_checkpoints:
+            session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")
         if valid:
             _store(session, valid, ctx, result)
         _count(session, result)
         session.commit()
+        if ctx.own_checkpoints:  # the connection goes back to the pool as it came
+            session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
     return result
 
 
@@ -175,10 +134,7 @@ def _store(
         return
     now = utcnow()
     received = sql.time(now)
-    rows = [
-        (v.device_id, v.report.seq, sql.time(v.report.measured_at), received, v.text)
-        for v in valid.values()
-    ]
+    rows = [(v.device_id, v.seq, sql.time(v.measured_at), received, v.text) for v in valid.values()]
     new_keys = sql.insert_reports(conn, rows)
     result.stored += len(new_keys)
     result.duplicates += len(valid) - len(new_keys)
@@ -205,14 +161,14 @@ def _apply(
     for device_id, items in by_device.items():
         last_seq = devices[device_id][1]
         # An old report arriving late is stored, but rules and snapshot follow the newest.
-        items = [v for v in items if last_seq is None or v.report.seq > last_seq]
-        seen = min(max(v.report.measured_at for v in by_device[device_id]), now)
+        items = [v for v in items if last_seq is None or v.seq > last_seq]
+        seen = min(max(v.measured_at for v in by_device[device_id]), now)
         if items:
             newer[device_id] = items
-            fresh.append((sql.time(seen), items[-1].report.seq, items[-1].text, device_id))
+            fresh.append((sql.time(seen), items[-1].seq, items[-1].text, device_id))
         else:
             seen_only.append((sql.time(seen), device_id))
-        newest = max(v.report.measured_at for v in by_device[device_id])
+        newest = max(v.measured_at for v in by_device[device_id])
         if result.newest_measured is None or newest > result.newest_measured:
             result.newest_measured = newest
     findings = _evaluate(conn, sql, newer, devices, ctx)
