@@ -1,8 +1,19 @@
 """Wipe benchmark: the station's overwrite and verify beside dd, on one 2 GiB loop device, same run.
 
-Run as root: ``.venv/bin/python bench/wipe.py [--size-gib 2] [--rounds 3]``. Prints the
-figures (min / median / max MB/s) and the station/dd ratios of the medians (target >= 90 %).
-BLKZEROOUT on a loop device only punches holes, so its time is reported and compared to nothing.
+Run as root: ``.venv/bin/python bench/wipe.py [--size-gib 2] [--rounds 3] [--modes buffered,direct]``.
+Prints the figures (min / median / max MB/s) and the station/dd ratios of the medians (target
+>= 90 %) for each loop mode:
+
+- ``buffered`` (losetup's default): the loop device writes into the page cache of its backing
+  file, so ``dd oflag=direct`` ends when the data is in RAM, while a flush (which the station
+  must do before it signs a certificate; so does ``dd conv=fsync``) waits for the disk below.
+- ``direct`` (``losetup --direct-io=on``): the loop device reads and writes its backing file
+  with O_DIRECT, as a real disk has no page cache below it; dd and the station both reach the
+  disk. Needs a backing file on a filesystem with O_DIRECT (not tmpfs): ``--dir``, by default
+  the first of $TMPDIR, /var/tmp and the repository that has it.
+
+The backing file is filled once before timing (a real disk has no holes) and again after each
+zero-out, which on a loop device only punches holes: its time is reported, compared to nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +27,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,6 +51,44 @@ def timed(fn: Callable[[], object]) -> float:
 def dd(*args: str) -> None:
     """Run dd quietly; fail loudly."""
     subprocess.run(["dd", *args, "status=none"], check=True)
+
+
+def supports_direct_io(folder: Path) -> bool:
+    """True if files in ``folder`` open with O_DIRECT (tmpfs says EINVAL)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder) as probe:
+            os.close(os.open(probe.name, os.O_RDWR | os.O_DIRECT))
+        return True
+    except OSError:
+        return False
+
+
+def backing_dir(wanted: str | None) -> Path:
+    """The folder for the backing file: ``--dir``, or the first with O_DIRECT."""
+    if wanted:
+        return Path(wanted)
+    for folder in (Path(tempfile.gettempdir()), Path("/var/tmp"), ROOT):
+        if supports_direct_io(folder):
+            return folder
+    raise SystemExit("no folder with O_DIRECT for the backing file: pass --dir")
+
+
+@contextmanager
+def loop_device(backing: Path, direct_io: bool) -> Iterator[str]:
+    """A loop device over ``backing`` in the given mode; always detached."""
+    dev = subprocess.run(
+        ["losetup", "-f", "--show", f"--direct-io={'on' if direct_io else 'off'}", str(backing)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    try:
+        dio = Path(f"/sys/block/{Path(dev).name}/loop/dio").read_text().strip()
+        if dio != ("1" if direct_io else "0"):
+            raise SystemExit(f"{dev}: asked for direct-io={direct_io}, the kernel says dio={dio}")
+        yield dev
+    finally:
+        subprocess.run(["losetup", "-d", dev], check=False)
 
 
 def station_write(path: str, size: int) -> None:
@@ -78,51 +129,36 @@ def summary(seconds: list[float], size: int) -> dict[str, float]:
     return {"min": rates[0], "median": statistics.median(rates), "max": rates[-1]}
 
 
-def main() -> int:
-    """Run the benchmark and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size-gib", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("run as root (loop devices)", file=sys.stderr)
-        return 2
-    size = int(args.size_gib * (1 << 30))
-    names = ("dd_write", "dd_write_fsync", "station_write", "dd_read", "station_verify")
-    times: dict[str, list[float]] = {k: [] for k in names}
+def bench_mode(dev: str, size: int, rounds: int) -> dict[str, Any]:
+    """All rounds on one loop device: dd and the station, writes then reads, then zero-out."""
+    count = f"count={size // (4 << 20)}"  # stop at the end instead of failing with ENOSPC
+    direct_write = ("if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", count)
+    direct_read = (f"if={dev}", "of=/dev/null", "bs=4M", "iflag=direct", count)
+
+    def fill() -> None:  # untimed: allocate every block of the backing file, as on a disk
+        dd(*direct_write, "conv=fsync")
+
+    writes: list[tuple[str, Callable[[], None]]] = [
+        ("dd_write", lambda: dd(*direct_write)),
+        # The station fsyncs at the end (a wipe must be durable); so does this dd.
+        ("dd_write_fsync", lambda: dd(*direct_write, "conv=fsync")),
+        ("station_write", lambda: station_write(dev, size)),
+    ]
+    reads: list[tuple[str, Callable[[], None]]] = [
+        ("dd_read", lambda: dd(*direct_read)),
+        ("station_verify", lambda: station_verify(dev, size)),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, _ in writes + reads}
     zeroout: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="wipe-bench-") as tmp:
-        backing = Path(tmp) / "disk.img"
-        with open(backing, "wb") as fh:
-            fh.truncate(size)
-        dev = subprocess.run(
-            ["losetup", "-f", "--show", str(backing)], check=True, capture_output=True, text=True
-        ).stdout.strip()
-        try:
-            count = f"count={size // (4 << 20)}"  # stop at the end instead of failing with ENOSPC
-            direct_write = ("if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", count)
-            writes: list[tuple[str, Callable[[], None]]] = [
-                ("dd_write", lambda: dd(*direct_write)),
-                # The station fsyncs at the end (a wipe must be durable); so does this dd.
-                ("dd_write_fsync", lambda: dd(*direct_write, "conv=fsync")),
-                ("station_write", lambda: station_write(dev, size)),
-            ]
-            reads: list[tuple[str, Callable[[], None]]] = [
-                (
-                    "dd_read",
-                    lambda: dd(f"if={dev}", "of=/dev/null", "bs=4M", "iflag=direct", count),
-                ),
-                ("station_verify", lambda: station_verify(dev, size)),
-            ]
-            for rnd in range(args.rounds):
-                # Rotate who goes first so cache and writeback effects even out.
-                for group in (writes, reads):
-                    k = rnd % len(group)
-                    for name, fn in group[k:] + group[:k]:
-                        times[name].append(timed(fn))
-                zeroout.append(timed(lambda: station_zeroout(dev)))
-        finally:
-            subprocess.run(["losetup", "-d", dev], check=False)
+    fill()
+    for rnd in range(rounds):
+        # Rotate who goes first so cache and writeback effects even out.
+        for group in (writes, reads):
+            k = rnd % len(group)
+            for name, fn in group[k:] + group[:k]:
+                times[name].append(timed(fn))
+        zeroout.append(timed(lambda: station_zeroout(dev)))
+        fill()
     figures = {name: summary(secs, size) for name, secs in times.items()}
     ratios = {
         "write": figures["station_write"]["median"] / figures["dd_write"]["median"],
@@ -130,21 +166,66 @@ def main() -> int:
         / figures["dd_write_fsync"]["median"],
         "verify": figures["station_verify"]["median"] / figures["dd_read"]["median"],
     }
-    print(f"loop device {args.size_gib:g} GiB, {args.rounds} rounds; MB/s min / median / max")
-    for name, fig in figures.items():
+    return {
+        "commands": {
+            "dd_write": "dd " + " ".join(direct_write),
+            "dd_write_fsync": "dd " + " ".join(direct_write) + " conv=fsync",
+            "dd_read": "dd " + " ".join(direct_read),
+        },
+        "figures_mb_s": figures,
+        "ratios": ratios,
+        "zeroout_s": zeroout,
+    }
+
+
+def report(mode: str, result: dict[str, Any]) -> None:
+    """Print one mode's figures and ratios."""
+    print(f"loop mode {mode}; MB/s min / median / max")
+    for name, command in result["commands"].items():
+        print(f"  {name:15s} = {command}")
+    for name, fig in result["figures_mb_s"].items():
         print(f"  {name:15s} {fig['min']:8.0f} {fig['median']:8.0f} {fig['max']:8.0f}")
-    for name, ratio in ratios.items():
+    for name, ratio in result["ratios"].items():
         verdict = "OK" if ratio >= 0.9 else "BELOW TARGET"
         print(f"  station/dd {name:17s} {100 * ratio:5.1f} %  (target >= 90 %) {verdict}")
-    zs = sorted(zeroout)
+    zs = sorted(result["zeroout_s"])
     print(
         f"  zero-out (BLKZEROOUT, metadata only on loop) min / median: "
         f"{zs[0]:.3f} / {statistics.median(zs):.3f} s"
     )
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-gib", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--modes", default="buffered,direct", help="loop modes, comma-separated")
+    parser.add_argument("--dir", help="folder for the backing file (O_DIRECT for direct mode)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("run as root (loop devices)", file=sys.stderr)
+        return 2
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if unknown := set(modes) - {"buffered", "direct"}:
+        parser.error(f"unknown loop modes: {', '.join(sorted(unknown))}")
+    size = int(args.size_gib * (1 << 30))
+    folder = backing_dir(args.dir)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="wipe-bench-", dir=folder) as tmp:
+        backing = Path(tmp) / "disk.img"
+        with open(backing, "wb") as fh:
+            fh.truncate(size)
+        for mode in modes:
+            with loop_device(backing, direct_io=mode == "direct") as dev:
+                results[mode] = bench_mode(dev, size, args.rounds)
+    print(f"loop device {args.size_gib:g} GiB over a file in {folder}, {args.rounds} rounds")
+    for mode, result in results.items():
+        report(mode, result)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    result = {"size_bytes": size, "figures_mb_s": figures, "ratios": ratios, "zeroout_s": zeroout}
-    (out / f"wipe-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(result, indent=2))
+    doc = {"size_bytes": size, "backing_dir": str(folder), "rounds": args.rounds, "modes": results}
+    (out / f"wipe-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(doc, indent=2))
     return 0
 
 
