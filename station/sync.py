@@ -152,6 +152,16 @@ class ServerSync:
                 return dict(item)
         return None
 
+    def device_detail(self, ref: str) -> dict[str, Any] | None:
+        """One device with its history (jobs, conditions, events), or None if unknown."""
+        found = self.lookup(ref)
+        if found is None:
+            return None
+        self._ids[ref] = str(found["id"])
+        res = self._client.get(f"{API}/devices/{found['id']}")
+        self._raise_for(res)
+        return dict(res.json())
+
     def _device_id(self, ref: str) -> str:
         if ref not in self._ids:
             found = self.lookup(ref)

@@ -17,6 +17,7 @@ from textual.logging import TextualHandler
 
 from station.grading import LendableRule, load_rule
 from station.ui.actions import DeviceActions
+from station.ui.history import HistoryScreen
 from station.ui.i18n import LANGUAGES, text
 from station.ui.screens import CertificatesScreen, HelpScreen
 
@@ -34,6 +35,7 @@ KEYS = (
     ("r", "ready", "b_ready"),
     ("x", "cancel_job", "b_cancel"),
     ("c", "certificates", "b_certs"),
+    ("h", "history", "b_history"),
     ("l", "language", "b_lang"),
     ("question_mark", "help", "b_help"),
     ("q", "quit", "b_quit"),
@@ -103,6 +105,16 @@ class StationApp(DeviceActions):
         if not self.on_main_screen():
             return
         self.push_screen(HelpScreen(self.language))
+
+    def action_history(self) -> None:
+        """Show the selected device's history (server first, else this station's records)."""
+        rec = self.selected() if self.on_main_screen() else None
+        if rec is None:
+            return
+        name = rec.make_model or rec.slot
+        serial, tag = ("", "") if self.simulated else (rec.serial, rec.asset_tag)
+        screen = HistoryScreen(self.engine, name, serial, tag, rec.history, self.language)
+        self.push_screen(screen)
 
     def action_certificates(self) -> None:
         """Show the issued certificates, each verified."""

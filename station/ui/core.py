@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from station.diagnostics import DiskDiagnosis, TabletDiagnosis
 from station.errors import ParseError, StationError, ToolError
 from station.grading import LendableRule
+from station.history import load_history
 from station.hw import smart
 from station.hw.blockdev import BlockDevice
 from station.hw.udev import (
@@ -231,22 +232,16 @@ class StationCore(App[int]):
         facts.update(self.server_facts(dev.serial))
         self.post_message(DeviceFacts(key, **facts))
 
-    def server_facts(self, serial: str) -> dict[str, str]:
-        """Asset tag and lifecycle state of a device on the server (blocking: call in a worker)."""
-        sync = getattr(self.engine, "sync", None)
-        if sync is None or not serial or self.simulated:
+    def server_facts(self, serial: str) -> dict[str, Any]:
+        """Asset tag, lifecycle state and history of a device: the server's, else the station's
+        own records (blocking: call in a worker)."""
+        if not serial or self.simulated:
             return {}
-        try:
-            found = sync.lookup(serial)
-        except Exception as exc:  # an unreachable server must not stop the station
-            log.info("asset tag lookup for %s failed: %s", serial, exc)
-            return {}
-        if not found:
-            return {}
-        return {
-            "asset_tag": str(found.get("asset_tag") or ""),
-            "server_state": str(found.get("state") or ""),
-        }
+        history = load_history(self.engine, serial)
+        facts: dict[str, Any] = {"history": history}
+        if history.from_server:
+            facts.update(asset_tag=history.asset_tag, server_state=history.state)
+        return facts
 
     @work(thread=True, group="inspect")
     def inspect_tablet(self, key: str, serial: str) -> None:

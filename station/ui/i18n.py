@@ -28,6 +28,24 @@ _NL: dict[str, str] = {
     "b_ready": "Klaar",
     "b_cancel": "Stop taak",
     "b_certs": "Certificaten",
+    "b_history": "Historiek",
+    "history_title": "Historiek: {dev}",
+    "hist_server": "van de server",
+    "hist_unreachable": "server onbereikbaar, dit zijn de gegevens van dit station",
+    "hist_not_on_server": "nog niet gekend op de server, dit zijn de gegevens van dit station",
+    "hist_no_server": "geen server ingesteld, dit zijn de gegevens van dit station",
+    "hist_queued": "{n} nog te verzenden",
+    "hist_from_server": "server",
+    "hist_local": "lokaal",
+    "hist_wipe": "wissing",
+    "hist_diagnostics": "diagnose",
+    "hist_condition": "gradering",
+    "hist_event": "status",
+    "hcol_when": "Wanneer",
+    "hcol_what": "Wat",
+    "hcol_status": "Resultaat",
+    "hcol_detail": "Details",
+    "hcol_cert": "Cert.",
     "b_help": "Hulp",
     "b_lang": "English",
     "b_quit": "Afsluiten",
@@ -115,6 +133,7 @@ _NL: dict[str, str] = {
         "  p  label afdrukken (QR-code, PNG en PDF)\n"
         "  r  markeren als klaar voor uitlening\n"
         "  x  lopende taak stoppen      c  certificaten\n"
+        "  h  historiek (van de server, anders van dit station)\n"
         "  l  taal (Nederlands/English) ?  deze hulp    q  afsluiten\n"
         "In vensters: Esc annuleert, Ctrl+S bewaart de gradering.\n\n"
         "Een onderbroken, geannuleerde of mislukte wissing maakt een\n"
@@ -147,6 +166,24 @@ _EN: dict[str, str] = {
     "b_ready": "Ready",
     "b_cancel": "Stop job",
     "b_certs": "Certificates",
+    "b_history": "History",
+    "history_title": "History: {dev}",
+    "hist_server": "from the server",
+    "hist_unreachable": "server unreachable, this is what this station holds",
+    "hist_not_on_server": "not yet known on the server, this is what this station holds",
+    "hist_no_server": "no server configured, this is what this station holds",
+    "hist_queued": "{n} waiting to be sent",
+    "hist_from_server": "server",
+    "hist_local": "local",
+    "hist_wipe": "wipe",
+    "hist_diagnostics": "diagnosis",
+    "hist_condition": "grading",
+    "hist_event": "state",
+    "hcol_when": "When",
+    "hcol_what": "What",
+    "hcol_status": "Result",
+    "hcol_detail": "Details",
+    "hcol_cert": "Cert.",
     "b_help": "Help",
     "b_lang": "Nederlands",
     "b_quit": "Quit",
@@ -234,6 +271,7 @@ _EN: dict[str, str] = {
         "  p  print label (QR code, PNG and PDF)\n"
         "  r  mark ready for lending\n"
         "  x  stop the running job      c  certificates\n"
+        "  h  history (from the server, else this station's own)\n"
         "  l  language (Nederlands/English)  ?  this help   q  quit\n"
         "In dialogs: Esc cancels, Ctrl+S saves the grading.\n\n"
         "An interrupted, cancelled or failed wipe never makes a device\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from station.blockio import Progress
 from station.grading import Checklist, Grades, ready_blockers
+from station.history import DeviceHistory
 from station.hw.blockdev import BlockDevice
 from station.hw.usb import UsbTablet
 from station.jobs import JobSnapshot
@@ -58,6 +59,7 @@ class DeviceRecord:
     battery_cycles: int | None = None
     ready: bool = False
     certificates: list[Path] = field(default_factory=list)
+    history: DeviceHistory | None = None  # earlier sessions: the server's, else the station's
 
     @property
     def kind(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Static
 
+from station.ui.history import history_summary
 from station.ui.i18n import text
 from station.ui.model import DeviceRecord
 
@@ -130,6 +131,8 @@ class DetailLine(Static):
             second += f"  ✓ {text(language, 'ready_ok')}"
         job, progress, speed, eta = rec.job_cells()
         third = f"{text(language, 'col_job')}: {job or '-'} {progress} {speed} {eta}".rstrip()
+        if rec.history is not None:
+            third += f"  {history_summary(rec.history, language)}"
         return f"{first}\n{second}\n{third}"
 
 
