@@ -56,7 +56,6 @@ def create_app(settings: Settings | None = None, *, start_services: bool = True)
     app.state.services = []
     app.include_router(api_router)
     _install_error_handlers(app)
-    app.add_middleware(ServerTimingMiddleware)
 
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request) -> dict[str, Any]:
@@ -73,6 +72,8 @@ def create_app(settings: Settings | None = None, *, start_services: bool = True)
 
     mount_metrics(app, settings, factory)
     _mount_extras(app, settings)
+    # Added last, so outermost: the time includes the dashboard's cookie session too.
+    app.add_middleware(ServerTimingMiddleware)
     return app
 
 
