@@ -10,6 +10,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.api.deps import SessionDep
@@ -68,14 +69,17 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 def current_user(request: Request, session: SessionDep) -> DashUser:
     """The logged-in, still active user; LoginRequired otherwise."""
     user_id = request.session.get("uid")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active or request.session.get("pw") != _pw_stamp(user):
+    # The columns as a tuple: an ORM object costs more than the lookup itself.
+    row = (
+        session.execute(_USER_BY_ID, {"uid": user_id}).first() if isinstance(user_id, int) else None
+    )
+    if row is None or not row.active or request.session.get("pw") != _pw_stamp(row.password_hash):
         request.session.pop("uid", None)
         path = request.url.path
         if request.url.query:
             path += "?" + request.url.query
         raise LoginRequired(path)
-    who = DashUser(id=user.id, username=user.username, role=user.role)
+    who = DashUser(id=row.id, username=row.username, role=row.role)
     # End this read now: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
     # and a streamed export would otherwise keep it for the whole download.
     session.rollback()
@@ -83,6 +87,10 @@ def current_user(request: Request, session: SessionDep) -> DashUser:
 
 
 UserDep = Annotated[DashUser, Depends(current_user)]
+
+_USER_BY_ID = select(User.id, User.username, User.role, User.active, User.password_hash).where(
+    User.id == bindparam("uid")
+)
 
 
 def log_in(
@@ -100,7 +108,7 @@ def log_in(
     if isinstance(lang, str):
         request.session["lang"] = lang
     request.session["uid"] = user.id
-    request.session["pw"] = _pw_stamp(user)
+    request.session["pw"] = _pw_stamp(user.password_hash)
     csrf_token(request)
     log.info("dashboard: %s logged in", user.username)
     return user
@@ -126,9 +134,9 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
-def _pw_stamp(user: User) -> str:
+def _pw_stamp(password_hash: str) -> str:
     # A short digest of the password hash: changing the password ends other sessions.
-    return hmac.new(b"session", user.password_hash.encode(), "sha256").hexdigest()[:16]
+    return hmac.new(b"session", password_hash.encode(), "sha256").hexdigest()[:16]
 
 
 __all__ = [

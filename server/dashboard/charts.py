@@ -116,19 +116,19 @@ def line_chart(
     hi = max(values) if y_max is None else max(y_max, max(values))
     if hi - lo < 1e-9:
         hi, lo = hi + 1, lo - 1
-    t0 = points[0][0].timestamp()
-    t1 = points[-1][0].timestamp()
+    shown = _thin(points, 400)
+    times = [at.timestamp() for at, _ in shown]
+    t0, t1 = times[0], times[-1]
     dt = (t1 - t0) or 1.0
     if fmt_time is not None and dt < 2 * 86400:  # a short history: show the hours too
         fmt_date = fmt_time
     plot_w, plot_h = w - left - 6, h - bottom - 8
-
-    def xy(at: datetime, v: float) -> str:
-        x = left + plot_w * (at.timestamp() - t0) / dt
-        y = 8 + plot_h * (1 - (v - lo) / (hi - lo))
-        return f"{x:.1f},{y:.1f}"
-
-    path = " ".join(xy(at, v) for at, v in _thin(points, 400))
+    # x = left + sx * (t - t0), y = 8 + sy * (hi - v): the scale worked out once per chart.
+    sx, sy = plot_w / dt, plot_h / (hi - lo)
+    path = " ".join(
+        f"{left + sx * (ts - t0):.1f},{8 + sy * (hi - v):.1f}"
+        for ts, (_, v) in zip(times, shown, strict=True)
+    )
     last = values[-1]
     summary = f"{title}: {last:.0f} ({lo:.0f}–{hi:.0f})"
     return Markup(

@@ -162,10 +162,11 @@ def format_date(value: date | datetime | None, lang: str) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(BRUSSELS).date()
+        value = value.astimezone(BRUSSELS)
+    # Integer formatting: strftime costs several times more, and long tables call this a lot.
     if lang == "en":
         return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-    return value.strftime("%d/%m/%Y")
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def format_datetime(value: datetime | None, lang: str) -> str:
@@ -173,7 +174,7 @@ def format_datetime(value: datetime | None, lang: str) -> str:
     if value is None:
         return ""
     local = value.astimezone(BRUSSELS)
-    return f"{format_date(local.date(), lang)} {local:%H:%M}"
+    return f"{format_date(local.date(), lang)} {local.hour:02d}:{local.minute:02d}"
 
 
 def format_number(value: float | int | None, lang: str, digits: int = 0) -> str:

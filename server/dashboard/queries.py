@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.lifecycle import STATES
@@ -73,12 +75,12 @@ def places(session: Session) -> dict[int, Place]:
     return {r[0]: Place(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
 
+_DIGIBANKS = select(Digibank.id, Digibank.name).order_by(Digibank.name)
+
+
 def digibanks(session: Session) -> list[tuple[int, str]]:
     """All digibanks as (id, name), by name."""
-    return [
-        (r[0], r[1])
-        for r in session.execute(select(Digibank.id, Digibank.name).order_by(Digibank.name))
-    ]
+    return [(r[0], r[1]) for r in session.connection().execute(_DIGIBANKS)]
 
 
 def device_counts(session: Session) -> dict[int, dict[str, int]]:
@@ -206,22 +208,8 @@ def place_table(session: Session, today: date) -> list[PlaceCounts]:
     return out
 
 
-def flag_filter(
-    kind: str | None, reason: str | None, digibank_id: int | None, status: str | None
-) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the flags queue (unresolved flags unless a status is chosen)."""
-    clauses: list[ColumnElement[bool]] = []
-    if status in ("open", "acknowledged", "resolved"):
-        clauses.append(Flag.status == status)
-    else:
-        clauses.append(Flag.status.in_(("open", "acknowledged")))
-    if kind in ("repair", "return"):
-        clauses.append(Flag.kind == kind)
-    if reason:
-        clauses.append(Flag.reason == reason)
-    if digibank_id is not None:
-        clauses.append(Municipality.digibank_id == digibank_id)
-    return clauses
+_UNRESOLVED = ("open", "acknowledged")
+_STATUSES = ("open", "acknowledged", "resolved")
 
 
 @dataclass(frozen=True)
@@ -252,24 +240,66 @@ def flag_queue(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[FlagRow], int]:
-    """The flags matching the filter, most severe and oldest first, and how many match."""
-    clauses = flag_filter(kind, reason, digibank_id, status)
-    severity_rank = case({"critical": 0, "warning": 1}, value=Flag.severity, else_=2)
-    # Count and pick the page on the flags table alone (joining only for a digibank filter),
-    # then join the page's rows: the joins cost 50 rows, not every unresolved flag.
-    picked = select(Flag.id).where(and_(*clauses))
-    if digibank_id is not None:
+    """The flags matching the filter, most severe and oldest first, and how many match.
+
+    Unresolved flags unless a status is chosen; an unknown kind or status is no filter.
+    """
+    one_status = status in _STATUSES
+    by_kind = kind in ("repair", "return")
+    shape = (one_status, by_kind, bool(reason), digibank_id is not None)
+    page_stmt, count_stmt = _queue_statements(*shape)
+    params = {
+        "status": status,
+        "kind": kind,
+        "reason": reason,
+        "bank": digibank_id,
+        "limit": limit,
+        "offset": offset,
+    }
+    conn = session.connection()
+    found = conn.execute(page_stmt, params).all()
+    rows = [FlagRow(*r[1:]) for r in found]
+    if found:
+        return rows, found[0][0]
+    # Past the last page (or nothing matches): the count comes on its own.
+    return rows, conn.execute(count_stmt, params).scalar_one()
+
+
+@lru_cache(maxsize=16)
+def _queue_statements(
+    one_status: bool, by_kind: bool, by_reason: bool, by_bank: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The page and count statements for one shape of filter, built once; values are bound."""
+    where: list[ColumnElement[bool]] = [
+        Flag.status == bindparam("status")
+        if one_status
+        else or_(*(Flag.status == s for s in _UNRESOLVED))  # plain binds, no IN expansion
+    ]
+    if by_kind:
+        where.append(Flag.kind == bindparam("kind"))
+    if by_reason:
+        where.append(Flag.reason == bindparam("reason"))
+    picked = select(Flag.id).where(*where)
+    if by_bank:
         picked = (
             picked.join(Device, Device.id == Flag.device_id)
             .join(Location, Location.id == Device.location_id)
             .join(Municipality, Municipality.id == Location.municipality_id)
+            .where(Municipality.digibank_id == bindparam("bank"))
         )
-    total = session.scalar(select(func.count()).select_from(picked.subquery())) or 0
+    rank = case({"critical": 0, "warning": 1}, value=Flag.severity, else_=2)
+    # Pick the page on the flags table alone (joining only for a digibank filter), counting
+    # every match in the same pass (the sort reads them all anyway); then join the 50 rows.
     page = (
-        picked.order_by(severity_rank, Flag.opened_at, Flag.id).offset(offset).limit(limit)
-    ).subquery()
-    stmt = (
+        picked.add_columns(func.count().over().label("total"))
+        .order_by(rank, Flag.opened_at, Flag.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery()
+    )
+    page_stmt = (
         select(
+            page.c.total,
             Flag.id,
             Flag.device_id,
             Device.asset_tag,
@@ -288,18 +318,20 @@ def flag_queue(
         .join(Location, Location.id == Device.location_id)
         .outerjoin(Municipality, Municipality.id == Location.municipality_id)
         .outerjoin(Digibank, Digibank.id == Municipality.digibank_id)
-        .order_by(severity_rank, Flag.opened_at, Flag.id)
+        .order_by(rank, Flag.opened_at, Flag.id)
     )
-    rows = [FlagRow(*r) for r in session.execute(stmt)]
-    return rows, total
+    count_stmt = select(func.count()).select_from(picked.subquery())
+    return page_stmt, count_stmt
+
+
+_REASONS = (
+    select(Flag.reason)
+    .where(or_(*(Flag.status == s for s in _UNRESOLVED)))
+    .group_by(Flag.reason)
+    .order_by(Flag.reason)
+)
 
 
 def flag_reasons(session: Session) -> list[str]:
     """Reason codes of unresolved flags, for the filter."""
-    stmt = (
-        select(Flag.reason)
-        .where(Flag.status.in_(("open", "acknowledged")))
-        .group_by(Flag.reason)
-        .order_by(Flag.reason)
-    )
-    return list(session.scalars(stmt))
+    return list(session.connection().execute(_REASONS).scalars())

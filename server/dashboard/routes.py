@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from server.api.deps import SessionDep
 from server.dashboard import device_view, exports, loanlist, queries
-from server.dashboard.auth import UserDep, safe_next
-from server.dashboard.render import SECURITY_HEADERS, render
+from server.dashboard.auth import DashUser, UserDep, csrf_token, safe_next
+from server.dashboard.i18n import format_datetime, translator
+from server.dashboard.page_work import run_page
+from server.dashboard.render import SECURITY_HEADERS, language, render
+from server.dashboard.rows import flag_rows
 from server.models import JobResult
 from server.reach import reach, reach_csv
 from server.timeutil import local_today, utcnow
@@ -60,22 +63,30 @@ def _overview_context(request: Request, session: Session) -> dict[str, object]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+async def overview_page(request: Request) -> Response:
     """Where the fleet stands, at a glance."""
-    return render(request, "overview.html", _overview_context(request, session), user=user)
+    return await run_page(
+        request,
+        lambda session, user: render(
+            request, "overview.html", _overview_context(request, session), user=user
+        ),
+    )
 
 
 @router.get("/live/overview", response_class=HTMLResponse)
-def overview_fragment(request: Request, session: SessionDep, user: UserDep) -> Response:
+async def overview_fragment(request: Request) -> Response:
     """The overview's body alone, fetched by the page's script to update itself."""
-    return render(request, "_overview_body.html", _overview_context(request, session), user=user)
+    return await run_page(
+        request,
+        lambda session, user: render(
+            request, "_overview_body.html", _overview_context(request, session), user=user
+        ),
+    )
 
 
 @router.get("/flags", response_class=HTMLResponse)
-def flags_page(
+async def flags_page(
     request: Request,
-    session: SessionDep,
-    user: UserDep,
     kind: str | None = None,
     reason: str | None = None,
     digibank: str | None = None,
@@ -85,25 +96,42 @@ def flags_page(
     """The flags queue with its filters, a page at a time."""
     bank = _optional_int(digibank)
     skip = max(0, _optional_int(offset) or 0)
-    rows, total = queries.flag_queue(
-        session,
-        kind=kind,
-        reason=reason,
-        digibank_id=bank,
-        status=status,
-        limit=PAGE_SIZE,
-        offset=skip,
-    )
-    context = {
-        "rows": rows,
-        "total": total,
-        "reasons": queries.flag_reasons(session),
-        "digibanks": queries.digibanks(session),
-        "f": {"kind": kind or "", "reason": reason or "", "digibank": bank, "status": status or ""},
-        "evidence_text": _evidence_text,
-        "pages": _pages(request, skip, total),
-    }
-    return render(request, "flags.html", context, user=user)
+
+    def build(session: Session, user: DashUser) -> Response:
+        rows, total = queries.flag_queue(
+            session,
+            kind=kind,
+            reason=reason,
+            digibank_id=bank,
+            status=status,
+            limit=PAGE_SIZE,
+            offset=skip,
+        )
+        lang = language(request)
+        back = request.url.path + ("?" + request.url.query if request.url.query else "")
+        context = {
+            "rows": rows,
+            "flag_rows": flag_rows(
+                rows,
+                translator(lang),
+                lambda at: format_datetime(at, lang),
+                csrf_token(request),
+                back,
+            ),
+            "total": total,
+            "reasons": queries.flag_reasons(session),
+            "digibanks": queries.digibanks(session),
+            "f": {
+                "kind": kind or "",
+                "reason": reason or "",
+                "digibank": bank,
+                "status": status or "",
+            },
+            "pages": _pages(request, skip, total),
+        }
+        return render(request, "flags.html", context, user=user)
+
+    return await run_page(request, build)
 
 
 def _pages(request: Request, skip: int, total: int) -> dict[str, object]:
@@ -124,28 +152,20 @@ def _pages(request: Request, skip: int, total: int) -> dict[str, object]:
     }
 
 
-def _evidence_text(evidence: object) -> str:
-    """Evidence as short text: `health_pct=55.0, disks: [disk=0, free_pct=4.1]`."""
-    if isinstance(evidence, dict):
-        return ", ".join(
-            f"{k}: {_evidence_text(v)}" if isinstance(v, dict | list) else f"{k}={v}"
-            for k, v in evidence.items()
-        )
-    if isinstance(evidence, list):
-        return "; ".join(f"[{_evidence_text(x)}]" for x in evidence[:8])
-    return str(evidence)
-
-
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
-def device_page(request: Request, session: SessionDep, user: UserDep, device_id: str) -> Response:
+async def device_page(request: Request, device_id: str) -> Response:
     """One device: identity, loan, timeline, health plots (a page saying so if there is none)."""
     number = _optional_int(device_id)
-    view = device_view.load(session, number) if number is not None and number > 0 else None
-    if view is None:
-        return render(
-            request, "error.html", {"message_key": "not_found"}, user=user, status_code=404
-        )
-    return render(request, "device.html", {"v": view}, user=user)
+
+    def build(session: Session, user: DashUser) -> Response:
+        view = device_view.load(session, number) if number is not None and number > 0 else None
+        if view is None:
+            return render(
+                request, "error.html", {"message_key": "not_found"}, user=user, status_code=404
+            )
+        return render(request, "device.html", {"v": view}, user=user)
+
+    return await run_page(request, build)
 
 
 @router.get("/devices/{device_id}/jobs/{job_id}/certificate")
@@ -161,10 +181,8 @@ def certificate(session: SessionDep, user: UserDep, device_id: int, job_id: int)
 
 
 @router.get("/loans", response_class=HTMLResponse)
-def loans_page(
+async def loans_page(
     request: Request,
-    session: SessionDep,
-    user: UserDep,
     digibank: str | None = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     overdue: str | None = None,
@@ -173,34 +191,42 @@ def loans_page(
     """Active loans, overdue first, with return and extend forms, a page at a time."""
     bank = _optional_int(digibank)
     skip = max(0, _optional_int(offset) or 0)
-    rows, total = loanlist.active_loans(
-        session,
-        local_today(),
-        digibank_id=bank,
-        tag=tag,
-        overdue_only=bool(overdue),
-        limit=PAGE_SIZE,
-        offset=skip,
-    )
-    context = {
-        "rows": rows,
-        "total": total,
-        "today": local_today(),
-        "digibanks": queries.digibanks(session),
-        "locations": loanlist.location_choices(session),
-        "f": {"digibank": bank, "tag": tag or "", "overdue": bool(overdue)},
-        "pages": _pages(request, skip, total),
-    }
-    return render(request, "loans.html", context, user=user)
+
+    def build(session: Session, user: DashUser) -> Response:
+        rows, total = loanlist.active_loans(
+            session,
+            local_today(),
+            digibank_id=bank,
+            tag=tag,
+            overdue_only=bool(overdue),
+            limit=PAGE_SIZE,
+            offset=skip,
+        )
+        context = {
+            "rows": rows,
+            "total": total,
+            "today": local_today(),
+            "digibanks": queries.digibanks(session),
+            "locations": loanlist.location_choices(session),
+            "f": {"digibank": bank, "tag": tag or "", "overdue": bool(overdue)},
+            "pages": _pages(request, skip, total),
+        }
+        return render(request, "loans.html", context, user=user)
+
+    return await run_page(request, build)
 
 
 @router.get("/digipunten", response_class=HTMLResponse)
-def digipunten_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+async def digipunten_page(request: Request) -> Response:
     """Stock and loans per digipunt, grouped by municipality."""
-    table = queries.place_table(session, local_today())
-    hub = [p for p in table if p.place.kind == "hub"]
-    points = [p for p in table if p.place.kind == "digipunt"]
-    return render(request, "digipunten.html", {"hub": hub, "points": points}, user=user)
+
+    def build(session: Session, user: DashUser) -> Response:
+        table = queries.place_table(session, local_today())
+        hub = [p for p in table if p.place.kind == "hub"]
+        points = [p for p in table if p.place.kind == "digipunt"]
+        return render(request, "digipunten.html", {"hub": hub, "points": points}, user=user)
+
+    return await run_page(request, build)
 
 
 def _csv(lines: Iterator[str], name: str) -> StreamingResponse:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from server.models import Borrower, Device, Flag, Loan
-from tests.dashboard.conftest import PASSWORD, LiveHub
+from server.models import Borrower, Device, Flag, JobResult, Loan
+from tests.dashboard.conftest import PASSWORD, LiveHub, add_flag
 
 PAGES = ["/", "/flags", "/devices/1", "/loans", "/digipunten", "/live/overview",
          "/exports/reach.csv", "/exports/devices.csv", "/exports/loans.csv"]  # fmt: skip
@@ -156,3 +156,44 @@ def test_odd_filter_values_are_ignored_not_fatal(live_hub: LiveHub) -> None:
         for path in ["/flags?digibank=x&offset=" + "9" * 30, "/loans?offset=-5&digibank=1e9",
                      "/flags?kind=nonsense&status=nonsense&reason=%27%3B--"]:  # fmt: skip
             assert client.get(path).status_code == 200, path
+
+
+def test_device_page_shows_its_place_loan_wipe_certificate_and_timeline(live_hub: LiveHub) -> None:
+    with live_hub.factory() as session:
+        wipe, loan = session.execute(
+            select(JobResult, Loan)
+            .join(Loan, Loan.device_id == JobResult.device_id)
+            .where(Loan.returned_at.is_(None), JobResult.certificate.is_not(None))
+            .order_by(Loan.id)
+        ).first()  # type: ignore[misc]
+        device = loan.device
+        expected = [
+            device.asset_tag,
+            device.location.name,
+            f"{loan.location.name} · #{loan.id}",  # the loan's timeline entry
+            "volwassene" if loan.borrower.adult else "minderjarige",
+            f"{loan.due_date:%d/%m/%Y}",
+            f'href="/devices/{device.id}/jobs/{wipe.id}/certificate"',
+        ]
+    with logged_in(live_hub) as client:
+        html = client.get(f"/devices/{device.id}").text
+    for text in expected:
+        assert text in html, text
+
+
+def test_flags_rows_escape_notes_and_offer_acknowledge_only_while_open(
+    live_hub: LiveHub,
+) -> None:
+    with live_hub.factory() as session:
+        devices = session.scalars(select(Device).where(Device.state == "repair")).all()
+        flags = [add_flag(session, d, "overheating", "critical") for d in devices[:2]]
+        flags[1].status, flags[1].note = "acknowledged", "<b>fan</b> & paste"
+        session.commit()
+        open_id, ack_id = flags[0].id, flags[1].id
+    with logged_in(live_hub) as client:
+        html = client.get("/flags?reason=overheating").text
+    assert "&lt;b&gt;fan&lt;/b&gt; &amp; paste" in html and "<b>fan</b>" not in html
+    assert f'formaction="/flags/{open_id}/ack"' in html
+    assert f'formaction="/flags/{ack_id}/ack"' not in html
+    assert f'action="/flags/{ack_id}/resolve"' in html
+    assert "battery_health_pct=55.0, threshold=60.0" in html  # the evidence, as text

@@ -1,0 +1,35 @@
+"""A dashboard page's blocking work (session, sign-in check, queries, rendering) in one trip.
+
+Written as FastAPI dependencies (the session generator, the user check) and a sync
+endpoint, a page makes four trips between the event loop and the thread pool (the
+session's enter and exit, the user, the endpoint), each a thread wake-up that costs
+more than a page's small queries on a busy hub. An async endpoint hands the whole page
+to one worker-thread call instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from server.dashboard.auth import DashUser, current_user
+
+PageBuild = Callable[[Session, DashUser], Response]
+
+
+async def run_page(request: Request, build: PageBuild) -> Response:
+    """`build(session, user)` in a worker thread with a fresh session and the signed-in user.
+
+    Raises LoginRequired (turned into a redirect to /login) without a valid session.
+    """
+    return await run_in_threadpool(_run, request, build)
+
+
+def _run(request: Request, build: PageBuild) -> Response:
+    with request.app.state.sessionmaker() as session:  # closing rolls the read back
+        user = current_user(request, session)
+        return build(session, user)
