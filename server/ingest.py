@@ -73,6 +73,7 @@ class IngestService:
         self._deadline = 0.0
         self._stopping = threading.Event()
         self._generation = 0
+        self._received = 0
         self._connected = False
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
@@ -175,6 +176,8 @@ class IngestService:
             while not self._stopping.is_set():
                 timeout = self._deadline - time.monotonic() if self._pending else 0.2
                 rc = client.loop(timeout=max(0.0, min(timeout, 0.2)))
+                if rc == mqtt.MQTT_ERR_SUCCESS:
+                    rc = self._read_burst(client)
                 if self._pending and (
                     len(self._pending) >= self.settings.ingest_batch_size
                     or time.monotonic() >= self._deadline
@@ -196,6 +199,23 @@ class IngestService:
             client.disconnect()
             client.loop(timeout=0.5)
         self._connected = False
+
+    def _read_burst(self, client: mqtt.Client) -> mqtt.MQTTErrorCode:
+        """Read the messages already waiting on the socket, without a select() for each.
+
+        `loop()` selects, then reads one packet; with a backlog that select is a third of the
+        cost of a message. `loop_read()` on a socket with nothing more to read returns at once,
+        so read until a call brings no message (or the batch is full and due for a commit).
+        """
+        rc = mqtt.MQTT_ERR_SUCCESS
+        for _ in range(self.settings.ingest_batch_size):
+            before = self._received
+            rc = client.loop_read()
+            if rc != mqtt.MQTT_ERR_SUCCESS or self._received == before:
+                break
+            if len(self._pending) >= self.settings.ingest_batch_size:
+                break
+        return rc
 
     # --- paho callbacks (this same thread) ------------------------------------------------
 
@@ -222,6 +242,7 @@ class IngestService:
             log.warning("ingest %s disconnected (%s); reconnecting", self.client_id, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._received += 1
         incoming = Incoming(msg.topic, msg.payload, msg.mid, self._generation, time.monotonic())
         try:
             incoming.checked = classify(msg.topic, msg.payload)

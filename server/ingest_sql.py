@@ -46,12 +46,14 @@ class HotSQL:
 
     def time(self, moment: datetime) -> Any:
         """A UTC time as text the statements below take (SQLite: SQLAlchemy's own format)."""
-        # str() of a naive datetime is SQLAlchemy's SQLite format, bar zero microseconds,
-        # and several times cheaper than strftime or the driver's datetime adaptation.
-        text = str(moment.astimezone(UTC).replace(tzinfo=None))
+        # isoformat is SQLAlchemy's SQLite format plus the offset, and several times cheaper
+        # than strftime or the driver's datetime adaptation.
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        text = moment.isoformat(" ", "microseconds")[:26]
         if self.pg:
             return text + "+00"  # cast with ::timestamptz in the statements
-        return text if len(text) > 19 else text + ".000000"
+        return text
 
     def _in(self, n: int) -> str:
         return ",".join([self.p] * n)

@@ -93,11 +93,26 @@ def battery_health_pct(report: dict[str, Any]) -> float | None:
 
 def max_temperature(report: dict[str, Any]) -> float | None:
     """The highest CPU or disk temperature in a report, if any."""
-    temps = report.get("temperatures") or {}
-    values = [temps.get("cpu_c"), temps.get("disk_c")]
-    values += [d.get("temperature_c") for d in report.get("disks") or ()]
-    present = [float(v) for v in values if v is not None]
-    return max(present) if present else None
+    # Runs for every ingested report: plain loops, no intermediate lists.
+    highest: float | None = None
+    temps = report.get("temperatures")
+    if temps:
+        for value in (temps.get("cpu_c"), temps.get("disk_c")):
+            if value is not None and (highest is None or value > highest):
+                highest = value
+    for disk in report.get("disks") or ():
+        value = disk.get("temperature_c")
+        if value is not None and (highest is None or value > highest):
+            highest = value
+    return None if highest is None else float(highest)
+
+
+def _has_sectors(disk: dict[str, Any]) -> bool:
+    return bool(
+        disk.get("reallocated_sectors")
+        or disk.get("pending_sectors")
+        or disk.get("uncorrectable_sectors")
+    )
 
 
 def needs_previous(report: dict[str, Any], th: Thresholds) -> bool:
@@ -105,7 +120,7 @@ def needs_previous(report: dict[str, Any], th: Thresholds) -> bool:
     temp = max_temperature(report)
     if temp is not None and temp >= th.temperature_c:
         return True
-    return any(d.get(k) for d in report.get("disks") or () for k in SECTOR_FIELDS)
+    return any(_has_sectors(d) for d in report.get("disks") or ())
 
 
 def evaluate_report(
@@ -117,10 +132,14 @@ def evaluate_report(
 ) -> list[Finding]:
     """All findings for one validated report (`previous`: the device's report before it)."""
     found: list[Finding] = []
-    _battery(report, th, found)
-    _disks(report, previous, th, found)
+    if report.get("battery"):
+        _battery(report, th, found)
+    if report.get("disks"):
+        _disks(report, previous, th, found)
     evidence: dict[str, Any]
-    temp, before = max_temperature(report), max_temperature(previous) if previous else None
+    temp = max_temperature(report)
+    hot = temp is not None and temp >= th.temperature_c
+    before = max_temperature(previous) if hot and previous else None
     if temp is not None and before is not None and min(temp, before) >= th.temperature_c:
         evidence = {"temperature_c": temp, "previous_c": before, "threshold_c": th.temperature_c}
         found.append(Finding(REPAIR, OVERHEATING, "warning", evidence))
@@ -158,8 +177,8 @@ def _disks(
     for i, disk in enumerate(disks):
         if disk.get("smart_passed") is False:
             failed.append({"disk": i, "kind": disk.get("kind")})
-        counts = {k: disk[k] for k in SECTOR_FIELDS if disk.get(k)}
-        if counts:
+        if _has_sectors(disk):
+            counts = {k: disk[k] for k in SECTOR_FIELDS if disk.get(k)}
             old = before[i] if i < len(before) else {}
             grew = {k: old.get(k) for k in counts if old.get(k) is not None and counts[k] > old[k]}
             growing = growing or bool(grew)
