@@ -20,7 +20,7 @@ from station.cli_grade import add_commands as add_grade_commands
 from station.config import load_config
 from station.errors import DeviceError, SafetyRefusal, StationError
 from station.reasons import english
-from station.records import diagnostics_job, wipe_job
+from station.records import diagnostics_job, tablet_diagnostics_job, wipe_job
 from station.service import Station
 from station.units import human_bytes, human_eta
 
@@ -208,7 +208,6 @@ def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
 
 def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
     """Diagnose a disk (SMART, full-surface read scan) or an Android tablet (by adb serial)."""
-    from station.diagnostics import diagnose_tablet
     from station.hw.adb import Adb
 
     try:
@@ -219,8 +218,10 @@ def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
             d.serial for d in Adb(station.runner).devices()
         }:
             raise
-        tablet = diagnose_tablet(station, args.device)
+        tablet = station.diagnose_tablet(args.device)
         print(json.dumps(tablet.to_dict(), indent=2))
+        # A tablet's adb serial is its own serial, the server's key for it.
+        _send(station, args.device_ref or args.device, tablet_diagnostics_job(tablet))
         return EXIT_OK if tablet.status == "passed" else EXIT_FAILED
     result = station.diagnose(dev, surface_scan=not args.no_scan, on_progress=StderrProgress())
     print(json.dumps(result.to_dict(), indent=2))

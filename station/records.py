@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from station.diagnostics import DiskDiagnosis
+    from station.diagnostics import DiskDiagnosis, TabletDiagnosis
     from station.service import WipeReport
 
 
@@ -53,5 +53,22 @@ def diagnostics_job(diag: DiskDiagnosis) -> dict[str, Any]:
         "started_at": _iso(diag.started_at),
         "ended_at": _iso(diag.ended_at),
         "method": "smartctl + full-surface read scan" if diag.surface else "smartctl",
+        "details": details,
+    }
+
+
+def tablet_diagnostics_job(diag: TabletDiagnosis) -> dict[str, Any]:
+    """The job record for a tablet diagnosis over adb: its facts (model, serial, Android
+    version, battery, storage) become condition facts on the server, like a disk's SMART."""
+    details = diag.to_dict()
+    details["evidence"] = [
+        {"sha256": e.sha256, "tool": e.tool, "command": e.command} for e in diag.evidence
+    ]
+    return {
+        "kind": "diagnostics",
+        "status": diag.status,
+        "started_at": _iso(diag.started_at),
+        "ended_at": _iso(diag.ended_at),
+        "method": "adb (getprop, dumpsys battery, df, accounts)",
         "details": details,
     }

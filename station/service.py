@@ -26,7 +26,7 @@ from station.sync import Outbox, ServerSync
 from station.wipe import WipeOutcome, run_clear
 
 if TYPE_CHECKING:
-    from station.diagnostics import DiskDiagnosis
+    from station.diagnostics import DiskDiagnosis, TabletDiagnosis
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,14 @@ class Station:
             self, dev, surface_scan_wanted=surface_scan, cancel=cancel, on_progress=on_progress
         )
         self.results.save("diagnostics", dev.serial or dev.name, diag.to_dict())
+        return diag
+
+    def diagnose_tablet(self, serial: str) -> TabletDiagnosis:
+        """Diagnose an Android tablet over adb and keep the result (pointing to its evidence)."""
+        from station.diagnostics import diagnose_tablet
+
+        diag = diagnose_tablet(self, serial)
+        self.results.save("diagnostics", serial, diag.to_dict())
         return diag
 
     def queue_job(self, device_ref: str, job: dict[str, Any]) -> bool:

@@ -35,7 +35,7 @@ from station.hw.udev import (
 )
 from station.jobs import JobRunner, JobSnapshot
 from station.reasons import Reason
-from station.records import diagnostics_job, wipe_job
+from station.records import diagnostics_job, tablet_diagnostics_job, wipe_job
 from station.sync import SyncWorker
 from station.ui.i18n import text
 from station.ui.messages import DeviceEvent, DeviceFacts, JobChanged, LogLine
@@ -334,6 +334,7 @@ class StationCore(App[int]):
                 f"{info.manufacturer} {info.model}, Android {info.android_version}; "
                 + "; ".join(result.findings)
             ).rstrip("; ")
+            self.send(rec, tablet_diagnostics_job(result))
         return detail
 
     def send(self, rec: DeviceRecord, job: dict[str, Any]) -> None:

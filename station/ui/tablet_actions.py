@@ -50,12 +50,10 @@ class TabletActions(StationCore):
         if tablet.kind != "android-adb":
             self.write_log(f"{rec.slot}: {tablet.procedure}", warn=True)
             return
-        from station.diagnostics import diagnose_tablet
-
         engine = self.engine
 
         def body(cancel: threading.Event, on_progress: Any) -> Any:
-            return diagnose_tablet(engine, tablet.serial)
+            return engine.diagnose_tablet(tablet.serial)
 
         self.submitting(rec, tablet.usb_path)
         try:

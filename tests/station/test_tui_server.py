@@ -137,3 +137,44 @@ async def test_a_tablet_from_intake_to_ready_on_the_server(
     assert [j["status"] for j in wipes] == ["passed"]
     assert detail["conditions"][0]["cosmetic_grade"] == "A"
     assert [e["to_state"] for e in detail["events"]][-2:] == ["refurbishing", "ready"]
+
+
+async def test_a_tablet_diagnosis_arrives_on_the_server_as_a_diagnostics_job(
+    cfg: StationConfig, hub: tuple[str, str]
+) -> None:
+    url, token = hub
+    station = Station(replace(cfg, server_url=url, token=token), runner=ScriptedAdb(NO_ACCOUNTS))
+    app = StationApp(station, NoHardware(), language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await attached_tablet(pilot, app)
+        rec = app.selected()
+        assert rec is not None
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
+        await pilot.click("#register")
+        await wait_for(pilot, lambda: rec.asset_tag != "")
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.finished)
+        assert rec.job is not None and rec.job.state == "passed"
+
+        def diagnostics() -> list[dict[str, Any]]:
+            detail = on_server(url, token, rec.serial) or {}
+            return [j for j in detail.get("jobs", []) if j["kind"] == "diagnostics"]
+
+        # Through the same on-disk outbox as every other record, sent by the sync worker.
+        await wait_for(pilot, diagnostics)
+    [job] = diagnostics()
+    assert job["status"] == "passed" and job["method"].startswith("adb")
+    info = job["details"]["info"]
+    assert (info["serial"], info["model"], info["android_version"]) == (
+        "R52N10ABCDE",
+        "SM-T220",
+        "13",
+    )
+    assert info["battery"]["level_pct"] == 87
+    assert info["storage_total_bytes"] == 24328832 * 1024
+    assert {e["command"] for e in job["details"]["evidence"]} >= {
+        "adb -s R52N10ABCDE shell dumpsys battery"
+    }
+    assert not list(station.cfg.queue_dir.glob("*.json"))  # nothing left waiting
