@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -78,14 +79,27 @@ def _read_int(path: Path, default: int = 0) -> int:
         return default
 
 
+# Properties that describe one uevent, not the device.
+_EVENT_ONLY = frozenset({"ACTION", "SEQNUM", "SYNTH_UUID", "USEC_INITIALIZED"})
+
+
 def read_udev_properties(major_minor: str, udev_data: Path = UDEV_DATA) -> dict[str, str]:
-    """Read udev's stored properties (E: lines) for a block device, empty without udevd."""
+    """Read udev's stored facts for a block device, empty without udevd.
+
+    The database keeps the properties rules added as ``E:`` lines and the device's
+    links as ``S:`` lines (udev's DEVLINKS property, without the /dev/ prefix).
+    """
     text = _read(udev_data / f"b{major_minor}")
     props: dict[str, str] = {}
+    links: list[str] = []
     for line in text.splitlines():
         if line.startswith("E:") and "=" in line:
             key, _, value = line[2:].partition("=")
             props[key] = value
+        elif line.startswith("S:"):
+            links.append(f"/dev/{line[2:]}")
+    if links and "DEVLINKS" not in props:
+        props["DEVLINKS"] = " ".join(links)
     return props
 
 
@@ -143,9 +157,15 @@ def _holders(sysdir: Path) -> tuple[str, ...]:
 
 
 def read_block_device(
-    name: str, sys_block: Path = SYS_BLOCK, udev_data: Path = UDEV_DATA
+    name: str,
+    sys_block: Path = SYS_BLOCK,
+    udev_data: Path = UDEV_DATA,
+    udev_event: Mapping[str, str] | None = None,
 ) -> BlockDevice:
-    """Read the facts of one whole disk by kernel name (``sda``, ``/dev/sda`` or ``loop0``)."""
+    """Read the facts of one whole disk by kernel name (``sda``, ``/dev/sda`` or ``loop0``).
+
+    ``udev_event``: the properties of the udev event that announced it (over the database's).
+    """
     # /dev/disk/by-id/... and other links lead to the kernel name.
     name = os.path.basename(os.path.realpath(name) if name.startswith("/dev/") else name)
     sysdir = sys_block / name
@@ -155,6 +175,8 @@ def read_block_device(
         raise DeviceError(f"{name} is a partition; name the whole disk")
     major_minor = _read(sysdir / "dev")
     udev = read_udev_properties(major_minor, udev_data)
+    if udev_event:
+        udev.update((k, v) for k, v in udev_event.items() if k not in _EVENT_ONLY)
     serial, serial_source = _serial(sysdir, udev)
     vendor = udev.get("ID_VENDOR", "") or _read(sysdir / "device/vendor")
     model = udev.get("ID_MODEL", "").replace("_", " ") or _read(sysdir / "device/model")

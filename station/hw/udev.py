@@ -8,8 +8,9 @@ Partitions roll up: a partition event becomes a MediaChanged of its disk.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +70,21 @@ StationEvent = DiskAttached | DiskDetached | MediaChanged | TabletAttached | Tab
 EventCallback = Callable[[StationEvent], None]
 
 
+def udevd_running(control: Path = UDEV_CONTROL) -> bool:
+    """True if udevd answers on its control socket (a file left by a dead udevd does not)."""
+    if not control.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        try:
+            sock.connect(str(control))
+        except OSError:
+            return False
+    return True
+
+
 def event_source() -> str:
-    """'udev' when udevd runs (its control socket exists), else 'kernel'."""
-    return "udev" if UDEV_CONTROL.exists() else "kernel"
+    """'udev' when udevd runs, else 'kernel': without udevd a udev monitor hears nothing."""
+    return "udev" if udevd_running() else "kernel"
 
 
 class Translator:
@@ -88,17 +101,24 @@ class Translator:
             return False
         return self.include_loop or not name.startswith("loop")
 
-    def _read_disk(self, name: str) -> BlockDevice | None:
+    def _read_disk(self, name: str, udev: Mapping[str, str] | None = None) -> BlockDevice | None:
         try:
-            dev = read_block_device(name, self.sys_block)
+            dev = read_block_device(name, self.sys_block, udev_event=udev)
         except DeviceError:
             return None
         if dev.size_bytes == 0 or (dev.is_loop and not dev.backing_file):
             return None
         return dev
 
-    def block(self, action: str, name: str, devtype: str, parent: str = "") -> StationEvent | None:
-        """Translate one block-subsystem uevent."""
+    def block(
+        self,
+        action: str,
+        name: str,
+        devtype: str,
+        parent: str = "",
+        udev: Mapping[str, str] | None = None,
+    ) -> StationEvent | None:
+        """Translate one block-subsystem uevent (``udev``: its properties, from udevd)."""
         if devtype == "partition":
             disk = parent or name.rstrip("0123456789").removesuffix("p")
             dev = self._read_disk(disk) if disk in self.disks else None
@@ -108,7 +128,7 @@ class Translator:
             return None
         if devtype != "disk" or not self._wanted(name):
             return None
-        dev = None if action == "remove" else self._read_disk(name)
+        dev = None if action == "remove" else self._read_disk(name, udev)
         if dev is None:
             return DiskDetached(name) if self.disks.pop(name, None) else None
         known = name in self.disks
@@ -187,7 +207,11 @@ class DeviceWatcher:
                 if device.device_type == "partition" and device.parent
                 else ""
             )
-            return self.translator.block(action, device.sys_name, device.device_type or "", parent)
+            # udevd's events carry what its rules found (ID_*, DEVLINKS); the kernel's do not.
+            props = dict(device.properties) if self.source == "udev" else None
+            return self.translator.block(
+                action, device.sys_name, device.device_type or "", parent, props
+            )
         if device.subsystem == "usb" and device.device_type == "usb_device":
             return self.translator.usb(action, device.sys_path)
         return None
