@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.core.db import writing
@@ -76,21 +76,25 @@ def issue_token(
     return token
 
 
+# Built once: every API request runs it, and building a statement costs more than running it.
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.role,
+        ApiToken.name,
+        ApiToken.expires_at,
+        ApiToken.user_id,
+        User.username,
+        User.role,
+        User.active,
+    )
+    .outerjoin(User, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The principal a bearer token stands for, or None if unknown, expired or revoked."""
-    found = session.execute(
-        select(
-            ApiToken.role,
-            ApiToken.name,
-            ApiToken.expires_at,
-            ApiToken.user_id,
-            User.username,
-            User.role,
-            User.active,
-        )
-        .outerjoin(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).first()
+    found = session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(token)}).first()
     if found is None:
         return None
     role, name, expires_at, user_id, username, user_role, active = found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from server import lifecycle
@@ -54,6 +56,13 @@ def device_out(d: Device) -> DeviceOut:
         updated_at=d.updated_at,
         last_seen_at=d.last_seen_at,
     )
+
+
+def device_row_fields(r: Row[Any]) -> dict[str, Any]:
+    """DeviceOut's fields from a row of `server.devices.LIST_COLUMNS` (validated by the page)."""
+    d = r._asdict()
+    d["specs"] = {"cpu": d.pop("cpu"), "ram_gb": d.pop("ram_gb"), "storage_gb": d.pop("storage_gb")}
+    return d
 
 
 def loan_out(loan: Loan) -> LoanOut:
