@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Header, Log
 from textual.worker import get_current_worker
@@ -46,6 +47,12 @@ from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 log = logging.getLogger(__name__)
 
 PROGRESS_REPAINT_S = 0.5
+# A progress repaint re-renders every visible table cell (DataTable drops its render caches
+# on any cell update): ~15 ms of CPU, several times that on a busy machine. While keys are
+# being pressed, progress waits for a pause of KEY_QUIET_S, but never longer than
+# PROGRESS_DEFER_MAX_S: keys are answered first, the bars catch up.
+KEY_QUIET_S = 0.3
+PROGRESS_DEFER_MAX_S = 2.0
 
 
 class StationCore(App[int]):
@@ -74,6 +81,7 @@ class StationCore(App[int]):
         self._outbox_lock = threading.Lock()  # one writer at a time keeps the order
         self._finished: set[int] = set()
         self._progress_dirty: set[str] = set()
+        self._last_key = self._last_repaint = 0.0
 
     def t(self, key: str, **values: object) -> str:
         """Interface text in the current language."""
@@ -297,7 +305,18 @@ class StationCore(App[int]):
             self.table.show(rec)
         self._show_detail()
 
+    async def on_event(self, event: events.Event) -> None:
+        """Note when a key came in (progress repaints wait while keys are pressed)."""
+        if isinstance(event, events.Key):
+            self._last_key = time.monotonic()
+        await super().on_event(event)
+
     def _repaint_progress(self) -> None:
+        now = time.monotonic()
+        typing = now - self._last_key < KEY_QUIET_S
+        if typing and now - self._last_repaint < PROGRESS_DEFER_MAX_S:
+            return
+        self._last_repaint = now
         dirty, self._progress_dirty = self._progress_dirty, set()
         for key in dirty:
             rec = self.records.get(key)
