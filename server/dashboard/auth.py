@@ -68,6 +68,15 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 def current_user(request: Request, session: SessionDep) -> DashUser:
     """The logged-in, still active user; LoginRequired otherwise."""
+    who = signed_in_user(request, session)
+    # End this read now: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
+    # and a streamed export would otherwise keep it for the whole download.
+    session.rollback()
+    return who
+
+
+def signed_in_user(request: Request, session: Session) -> DashUser:
+    """The logged-in, still active user, read in the session's transaction; else LoginRequired."""
     user_id = request.session.get("uid")
     # The columns as a tuple: an ORM object costs more than the lookup itself.
     row = (
@@ -79,11 +88,7 @@ def current_user(request: Request, session: SessionDep) -> DashUser:
         if request.url.query:
             path += "?" + request.url.query
         raise LoginRequired(path)
-    who = DashUser(id=row.id, username=row.username, role=row.role)
-    # End this read now: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
-    # and a streamed export would otherwise keep it for the whole download.
-    session.rollback()
-    return who
+    return DashUser(id=row.id, username=row.username, role=row.role)
 
 
 UserDep = Annotated[DashUser, Depends(current_user)]
@@ -150,4 +155,5 @@ __all__ = [
     "current_user",
     "log_in",
     "log_out",
+    "signed_in_user",
 ]

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.dashboard.auth import DashUser, current_user
+from server.dashboard.auth import DashUser, signed_in_user
 
 PageBuild = Callable[[Session, DashUser], Response]
 
@@ -31,5 +31,5 @@ async def run_page(request: Request, build: PageBuild) -> Response:
 
 def _run(request: Request, build: PageBuild) -> Response:
     with request.app.state.sessionmaker() as session:  # closing rolls the read back
-        user = current_user(request, session)
-        return build(session, user)
+        # The sign-in check and the page read in one transaction (pages only read).
+        return build(session, signed_in_user(request, session))

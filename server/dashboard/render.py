@@ -38,6 +38,8 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship with the package: compile each once, never stat its file per render.
+    auto_reload=False,
 )
 
 

@@ -15,11 +15,11 @@ from agent.report import Battery, Disk, HealthReport, Temperatures
 from server.core.config import load_settings
 from server.core.db import make_engine, make_sessionmaker
 from server.core.migrate import upgrade
-from server.dashboard import queries
+from server.dashboard import device_view, queries
 from server.dashboard.device_view import health_series
 from server.dashboard.reach_cache import ReachCache
 from server.demo_fleet import seed_fleet
-from server.models import Device, Digibank, Flag, HealthReportRow
+from server.models import Device, Digibank, Flag, HealthReportRow, JobResult, Loan
 from server.reach import reach
 from server.timeutil import utcnow
 from tests.dashboard.conftest import add_flag
@@ -136,3 +136,31 @@ def test_health_series_takes_the_worst_disk_and_hottest_sensor(session: Session)
     assert [v for _, v in series["free_space"]] == [5.0]
     assert [v for _, v in series["temperature"]] == [88.5]
     assert series["battery_health"][0][0] == reports[0].measured_at
+
+
+def test_device_view_reads_loan_timeline_and_open_flags(session: Session) -> None:
+    wipe, loan = session.execute(
+        select(JobResult, Loan)
+        .join(Loan, Loan.device_id == JobResult.device_id)
+        .where(Loan.returned_at.is_(None), JobResult.certificate.is_not(None))
+        .order_by(Loan.id)
+    ).first()  # type: ignore[misc]
+    device = loan.device
+    warning = add_flag(session, device, "disk_nearly_full", "warning")
+    done = add_flag(session, device, "battery_worn", "critical")
+    done.status = "resolved"
+    session.flush()
+    view = device_view.load(session, device.id)
+    assert view is not None and view.loan is not None
+    assert (view.device.asset_tag, view.device.location) == (device.asset_tag, device.location.name)
+    assert (view.loan.id, view.loan.location, view.loan.adult) == (
+        loan.id,
+        loan.location.name,
+        loan.borrower.adult,
+    )
+    assert [f.id for f in view.open_flags] == [warning.id]
+    kinds = {e.kind for e in view.timeline}
+    assert {"ev_intake", "ev_wipe", "ev_loan", "ev_flag"} <= kinds
+    assert wipe.id in [e.job_id for e in view.timeline]
+    assert [e.at for e in view.timeline] == sorted((e.at for e in view.timeline), reverse=True)
+    assert device_view.load(session, 10**9) is None
