@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from station.ui.dialogs import IntakeDialog, WipeDialog
 from station.ui.grade import GradeDialog
 from station.ui.model import DeviceRecord
 from station.ui.screens import CertificatesScreen, HelpScreen
+from tests.station.tui_waits import dialog, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.asyncio]
 
@@ -44,17 +44,6 @@ def make_app(station: Station, language: str = "en") -> StationApp:
     app = build_app(station, language=language)
     assert isinstance(app.source, DeviceWatcher) and app.source.translator.include_loop
     return app
-
-
-async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0
-) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard, not a claim)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.05)
 
 
 def record_for(app: StationApp, path: str) -> DeviceRecord | None:
@@ -153,7 +142,7 @@ async def test_wipe_from_the_ui_zeroes_every_byte_with_a_valid_certificate(
 
         # A wrong confirmation is refused and starts nothing.
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         assert app.screen.query_one("#method", Select).value == "overwrite"
         await type_text(pilot, "sda")
         await pilot.press("enter")
@@ -161,7 +150,7 @@ async def test_wipe_from_the_ui_zeroes_every_byte_with_a_valid_certificate(
         assert rec.job is None
 
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await type_text(pilot, name)
         await pilot.press("enter")
         await wait_for(pilot, lambda: rec.job is not None and rec.job.finished, timeout=60)
@@ -204,7 +193,7 @@ async def test_unplugged_mid_wipe_ends_incomplete_and_never_ready(
         backing = backing_file(path)
         rec = await select(pilot, app, path)
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await type_text(pilot, name)
         await pilot.press("enter")
         await wait_for(pilot, lambda: rec.job is not None and rec.job.finished, timeout=60)
@@ -241,7 +230,7 @@ async def test_mounted_loop_device_is_refused_with_the_reason(
         async with app.run_test(size=SIZE) as pilot:
             rec = await select(pilot, app, path)
             await pilot.press("w")
-            await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+            await dialog(pilot, WipeDialog)
             reasons = str(app.screen.query_one("#refusals", Static).render())
             assert f"is mounted on {mnt}" in reasons
             assert app.screen.query_one("#start").disabled
@@ -259,7 +248,7 @@ async def test_help_screen_opens_from_the_keyboard(station: Station) -> None:
     app = make_app(station, language="en")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await dialog(pilot, HelpScreen)
         body = str(app.screen.query_one("#help", Static).render())
         assert "wipe" in body and "never" in body
         await pilot.press("escape")
@@ -317,12 +306,12 @@ async def test_certificates_view_lists_verified_certificates(station: Station, m
         path = make_loop(16)
         rec = await select(pilot, app, path)
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await type_text(pilot, Path(path).name)
         await pilot.press("enter")
         await wait_for(pilot, lambda: rec.job is not None and rec.job.finished, timeout=60)
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, CertificatesScreen))
+        await dialog(pilot, CertificatesScreen)
         table = app.screen.query_one("#certificates")
         await wait_for(pilot, lambda: table.row_count == 1)  # type: ignore[attr-defined]
         name = rec.certificates[-1].name
@@ -347,7 +336,7 @@ async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) ->
 
         # Intake: the device already carries a label; no server is configured.
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
+        await dialog(pilot, IntakeDialog)
         assert app.screen.query_one("#register").disabled
         await type_text(pilot, "DB-000123")
         await pilot.press("enter")
@@ -356,15 +345,15 @@ async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) ->
 
         # Grade through the dialog: the engine's rule says lendable.
         await pilot.press("g")
-        await wait_for(pilot, lambda: isinstance(app.screen, GradeDialog))
-        dialog = app.screen
+        grading = await dialog(pilot, GradeDialog)
         # Keyboard only: 2 = B, then down and 1 (works) for each checklist item.
         await pilot.press("2", *(["down", "1"] * len(CHECKLIST_ITEMS)), "down")
         await type_text(pilot, "87")
         await pilot.press("tab")
         await type_text(pilot, "312")
-        await pilot.pause()
-        assert "Lendable" in str(dialog.query_one("#verdict", Static).render())
+        await wait_for(
+            pilot, lambda: "Lendable" in str(grading.query_one("#verdict", Static).render())
+        )
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: rec.grades is not None)
         assert rec.grades is not None and rec.grades.lendable
@@ -378,7 +367,7 @@ async def test_intake_grade_wipe_label_and_ready(station: Station, make_loop) ->
         assert not rec.ready and "no wipe recorded" in log_text(app)
 
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await type_text(pilot, name)
         await pilot.press("enter")
         await wait_for(pilot, lambda: rec.job is not None and rec.job.finished, timeout=60)
@@ -418,12 +407,12 @@ async def test_quitting_mid_wipe_records_it_incomplete_for_the_server(cfg, make_
         path = make_loop(64)
         rec = await select(pilot, app, path)
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
+        await dialog(pilot, IntakeDialog)
         await type_text(pilot, "DB-000777")
         await pilot.press("enter")
         await wait_for(pilot, lambda: rec.asset_tag == "DB-000777")
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await type_text(pilot, Path(path).name)
         await pilot.press("enter")
         await wait_for(pilot, lambda: rec.busy)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from textual.pilot import Pilot
 
 from server.app import create_app
 from server.core.config import load_settings
@@ -35,6 +34,7 @@ from station.ui.grade import GradeDialog
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ScriptedAdb
 from tests.station.test_tui_tablets import NO_ACCOUNTS, NoHardware, attached_tablet
+from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
@@ -70,17 +70,6 @@ def hub(tmp_path: Path) -> Iterator[tuple[str, str]]:
     thread.join(timeout=10)
 
 
-async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 15.0
-) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.05)
-
-
 def on_server(url: str, token: str, serial: str) -> dict[str, Any] | None:
     """The device's detail as the server has it."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -103,22 +92,22 @@ async def test_a_tablet_from_intake_to_ready_on_the_server(
         assert rec is not None and rec.asset_tag == ""
 
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
-        await pilot.click("#register")
+        await dialog(pilot, IntakeDialog)
+        await click(pilot, "#register")
         await wait_for(pilot, lambda: rec.asset_tag != "")
         assert rec.server_state == "intake"
         assert app.table.cell_text(rec.key, "tag") == rec.asset_tag
 
         await pilot.press("g")
-        await wait_for(pilot, lambda: isinstance(app.screen, GradeDialog))
+        await dialog(pilot, GradeDialog)
         await pilot.press("1", *(["down", "1"] * len(CHECKLIST_ITEMS)), "down")
         await pilot.press("9", "1")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: rec.grades is not None)
 
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
-        await pilot.click("#done")
+        await dialog(pilot, TabletResetDialog)
+        await click(pilot, "#done")
         await wait_for(pilot, lambda: rec.wipe_statuses == ["passed"])
 
         await pilot.press("r")
@@ -150,8 +139,8 @@ async def test_a_tablet_diagnosis_arrives_on_the_server_as_a_diagnostics_job(
         rec = app.selected()
         assert rec is not None
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntakeDialog))
-        await pilot.click("#register")
+        await dialog(pilot, IntakeDialog)
+        await click(pilot, "#register")
         await wait_for(pilot, lambda: rec.asset_tag != "")
 
         await pilot.press("d")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from station.config import StationConfig
@@ -14,19 +10,9 @@ from station.service import Station
 from station.ui.app import build_app
 from station.ui.dialogs import WipeDialog
 from station.ui.screens import CertificatesScreen
+from tests.station.tui_waits import dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
-
-
-async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0
-) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.05)
 
 
 async def test_simulated_station_shows_demo_disks_and_the_mounted_refusal(
@@ -38,7 +24,7 @@ async def test_simulated_station_shows_demo_disks_and_the_mounted_refusal(
         assert "SIMULATIE" in app.sub_title
         app.table.move_cursor(row=app.table.get_row_index(app.attached["sdd"]))
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         assert "gekoppeld op /media/demo" in str(app.screen.query_one("#refusals", Static).render())
         await pilot.press("escape")
 
@@ -52,7 +38,7 @@ async def test_a_running_job_is_cancelled_from_the_keyboard_and_ends_incomplete(
         rec = app.records[app.attached["sdb"]]
         app.table.move_cursor(row=app.table.get_row_index(rec.key))
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await pilot.press(*"EMO1", "enter")  # last four of the demo serial W62DEMO1
         # Progress reaches the table on the next repaint tick.
         await wait_for(pilot, lambda: "%" in app.table.cell_text(rec.key, "progress"))
@@ -86,7 +72,7 @@ async def test_progress_keeps_arriving_while_a_dialog_is_open(cfg: StationConfig
         rec = app.records[app.attached["sdb"]]
         app.table.move_cursor(row=app.table.get_row_index(rec.key))
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await pilot.press(*"EMO1", "enter")
         await wait_for(pilot, lambda: rec.job is not None and rec.job.progress is not None)
         # The help screen is on top while the job reports progress and ends.
@@ -108,7 +94,7 @@ async def test_quit_with_a_running_job_asks_first(cfg: StationConfig) -> None:
         rec = app.records[app.attached["sdb"]]
         app.table.move_cursor(row=app.table.get_row_index(rec.key))
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, WipeDialog))
+        await dialog(pilot, WipeDialog)
         await pilot.press(*"EMO1", "enter")
         await wait_for(pilot, lambda: rec.busy)
         await pilot.press("q")
@@ -126,7 +112,7 @@ async def test_device_keys_act_only_on_the_main_screen(cfg: StationConfig) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "sdb" in app.attached)
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, CertificatesScreen))
+        await dialog(pilot, CertificatesScreen)
         # The certificates view is a full screen: app keys reach it, device actions must not.
         await pilot.press("w", "g", "i", "l")
         await pilot.pause(0.5)  # room for a (wrongly) started worker to open a dialog

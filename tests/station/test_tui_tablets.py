@@ -6,7 +6,6 @@ tests/data/station/SOURCES.md, "Gaps"); everything after them is the real engine
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -21,6 +20,7 @@ from station.ui.app import StationApp
 from station.ui.messages import DeviceEvent
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ACCOUNTS, ScriptedAdb
+from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -50,17 +50,6 @@ class NoHardware:
         """Nothing to stop."""
 
 
-async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0
-) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.05)
-
-
 async def attached_tablet(pilot: Pilot[int], app: StationApp) -> None:
     app.post_message(DeviceEvent(TabletAttached(TABLET)))
     await wait_for(pilot, lambda: app.selected() is not None)
@@ -77,7 +66,7 @@ async def test_tablet_with_a_google_account_is_refused(cfg: StationConfig) -> No
         rec = app.selected()
         assert rec is not None and rec.kind == "tablet" and rec.serial == "R52N10ABCDE"
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
+        await dialog(pilot, TabletResetDialog)
         refusal = str(app.screen.query_one("#refusals", Static).render())
         assert "Google account" in refusal
         assert not app.screen.query("#done")
@@ -100,13 +89,13 @@ async def test_guided_tablet_reset_is_recorded_and_diagnosis_shows_battery(
         assert "SM-T220, Android 13" in log_text(app)
 
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
+        await dialog(pilot, TabletResetDialog)
         assert "Erase all data" in str(app.screen.query_one("#steps", Static).render())
-        await pilot.click("#not-done")
+        await click(pilot, "#not-done")
         await wait_for(pilot, lambda: rec.wipe_statuses == ["incomplete"])
         await pilot.press("w")
-        await wait_for(pilot, lambda: isinstance(app.screen, TabletResetDialog))
-        await pilot.click("#done")
+        await dialog(pilot, TabletResetDialog)
+        await click(pilot, "#done")
         await wait_for(pilot, lambda: rec.wipe_statuses == ["incomplete", "passed"])
     body = station.verify_file(rec.certificates[-1]).body
     assert body["status"] == "passed" and body["media"]["serial_number"] == "R52N10ABCDE"
