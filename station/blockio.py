@@ -19,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from station.reasons import Reason, reason
+
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -83,7 +85,11 @@ class PassResult:
 
 
 class Interrupted(Exception):
-    """A pass stopped early: cancelled, or the device went away."""
+    """A pass stopped early: cancelled, or the device went away; ``why`` says which."""
+
+    def __init__(self, why: Reason) -> None:
+        super().__init__(str(why))
+        self.why = why
 
 
 class Meter:
@@ -140,18 +146,18 @@ def write_zeros(
     try:
         while offset < size:
             if cancel.is_set():
-                raise Interrupted("cancelled by the technician")
+                raise Interrupted(reason("cancelled"))
             n = min(chunk, size - offset)
             try:
                 written = os.pwrite(fd, view[:n], offset)
             except OSError as exc:
                 if not still_there():
-                    raise Interrupted(f"device disappeared during write at byte {offset}") from exc
+                    raise Interrupted(reason("gone_writing", offset=str(offset))) from exc
                 log.warning("write error at %d: %s", offset, exc)
                 _add_region(regions, offset, n, f"write error: {exc.strerror}")
                 written = n
             if written <= 0:
-                raise Interrupted(f"device stopped accepting writes at byte {offset}")
+                raise Interrupted(reason("writes_refused", offset=str(offset)))
             offset += written
             meter.advance(written)
         os.fsync(fd)
@@ -236,7 +242,7 @@ def read_scan(
     try:
         while offset < size:
             if cancel.is_set():
-                raise Interrupted("cancelled by the technician")
+                raise Interrupted(reason("cancelled"))
             while free and issued < size:
                 slot, n = free.pop(), min(chunk, size - issued)
                 pending.append((slot, issued, n, pool.submit(read_one, slot, issued, n)))
@@ -245,7 +251,7 @@ def read_scan(
             got, exc, zero = future.result()
             if exc is not None:
                 if not still_there() or exc.errno == errno.ENODEV:
-                    raise Interrupted(f"device disappeared during read at byte {at}") from exc
+                    raise Interrupted(reason("gone_reading", offset=str(at))) from exc
                 _add_region(regions, at, n, f"read error: {exc.strerror}")
                 got = n  # skip the unreadable chunk, keep scanning
             elif not zero:
@@ -257,7 +263,7 @@ def read_scan(
                 offset += got
                 meter.advance(got)
             if got < n:
-                raise Interrupted(f"device returned no data at byte {at + got}")
+                raise Interrupted(reason("no_data", offset=str(at + got)))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # no read may outlive its buffer
         refs.clear()

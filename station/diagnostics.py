@@ -16,6 +16,7 @@ from station.hw import smart
 from station.hw.adb import GOOGLE_ACCOUNT_TYPE, Adb, TabletInfo
 from station.hw.blockdev import BlockDevice, is_same_device_present
 from station.hw.smart import SmartSummary
+from station.reasons import Reason, english, reason
 
 if TYPE_CHECKING:
     from station.service import Station
@@ -132,14 +133,21 @@ class TabletDiagnosis:
     info: TabletInfo
     status: str  # passed | failed
     account_types: dict[str, int]
-    findings: tuple[str, ...]
+    reasons: tuple[Reason, ...]  # what needs attention, as codes
     started_at: datetime
     ended_at: datetime
     evidence: tuple[EvidenceRef, ...] = ()
 
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """What needs attention, in English (as records and the server keep it)."""
+        return tuple(english(self.reasons))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         data = asdict(self)
+        del data["reasons"]
+        data["findings"] = list(self.findings)
         data["started_at"] = self.started_at.isoformat(timespec="seconds")
         data["ended_at"] = self.ended_at.isoformat(timespec="seconds")
         return data
@@ -154,20 +162,20 @@ def diagnose_tablet(station: Station, serial: str) -> TabletDiagnosis:
     info, outputs = adb.info(serial)
     types, accounts_res = adb.account_types(serial)
     evidence = tuple(station.keep(r) for r in [*outputs, accounts_res])
-    findings: list[str] = []
+    findings: list[Reason] = []
     failed = False
     if info.battery is None:
-        findings.append("battery state unknown")
+        findings.append(reason("battery_state_unknown"))
     elif info.battery.health not in ("good", "unknown"):
         failed = True
-        findings.append(f"battery health: {info.battery.health}")
+        findings.append(reason("battery_health", health=info.battery.health))
     if types.get(GOOGLE_ACCOUNT_TYPE):
-        findings.append(str(FRP_ADVICE))
+        findings.append(FRP_ADVICE)
     return TabletDiagnosis(
         info=info,
         status="failed" if failed else "passed",
         account_types=types,
-        findings=tuple(findings),
+        reasons=tuple(findings),
         started_at=started,
         ended_at=datetime.now(UTC),
         evidence=evidence,

@@ -18,6 +18,7 @@ from typing import Any
 from station.blockio import Progress, ProgressCallback
 from station.errors import StationError
 from station.hw.blockdev import BlockDevice
+from station.reasons import Reason
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ class JobSnapshot:
     ended_at: datetime | None = None
     progress: Progress | None = None
     result: Any = None
-    message: str = ""
+    message: str = ""  # in English
+    why: Reason | None = None  # the message as a code, when it has one
 
     @property
     def finished(self) -> bool:
@@ -106,12 +108,23 @@ class JobRunner:
         try:
             result = body(cancel, on_progress)
             state = result_state(result)
-            message = str(getattr(getattr(result, "outcome", result), "reason", "") or "")
+            outcome = getattr(result, "outcome", result)
+            message = str(getattr(outcome, "reason", "") or "")
+            why = getattr(outcome, "why", None)
             self._update(
-                job_id, state=state, result=result, message=message, ended_at=datetime.now(UTC)
+                job_id,
+                state=state,
+                result=result,
+                message=message,
+                why=why,
+                ended_at=datetime.now(UTC),
             )
         except StationError as exc:
-            self._update(job_id, state="incomplete", message=str(exc), ended_at=datetime.now(UTC))
+            why = getattr(exc, "reason", None)
+            why = why if isinstance(why, Reason) else None
+            self._update(
+                job_id, state="incomplete", message=str(exc), why=why, ended_at=datetime.now(UTC)
+            )
         except Exception as exc:  # the edge of the job thread: record, never lose the job
             log.exception("job %d crashed", job_id)
             self._update(

@@ -69,6 +69,43 @@ ENGLISH: dict[str, str] = {
         "a Google account is signed in: remove it first (Settings > Accounts > Google > "
         "Remove account), or the tablet locks itself after the reset (factory reset protection)"
     ),
+    # The guided reset's steps (station.tablets).
+    "step_android_accounts": "Remove every account (Settings > Accounts) and any screen lock.",
+    "step_android_erase": (
+        "Settings > System > Reset options > Erase all data (factory reset) > Erase."
+    ),
+    "step_android_welcome": (
+        "Wait for the restart; confirm the setup wizard ('Welcome'/'Hallo') is shown."
+    ),
+    "step_apple_sign_out": (
+        "Sign out of the Apple ID (Settings > [name] > Sign Out) so Activation Lock is off."
+    ),
+    "step_apple_erase": (
+        "Settings > General > Transfer or Reset iPad > Erase All Content and Settings."
+    ),
+    "step_apple_hello": "Wait for the restart; confirm the 'Hello' setup screen is shown.",
+    "reset_not_confirmed": "the technician did not confirm the reset",
+    # Tablet diagnosis findings (station.diagnostics).
+    "battery_state_unknown": "battery state unknown",
+    "battery_health": "battery health: {health}",
+    # Why a Clear wipe stopped or did not pass (station.wipe, station.blockio).
+    "open_busy": "{path} is busy (mounted, in use, or being wiped)",
+    "open_failed": "cannot open {path}: {error}",
+    "cancelled": "cancelled by the technician",
+    "gone_writing": "device disappeared during write at byte {offset}",
+    "gone_reading": "device disappeared during read at byte {offset}",
+    "gone_zeroing": "device disappeared during zero-out at byte {offset}",
+    "writes_refused": "device stopped accepting writes at byte {offset}",
+    "no_data": "device returned no data at byte {offset}",
+    "no_zeroout": "{name} does not support kernel zero-out: {error}",
+    "zeroout_failed": "zero-out failed at byte {offset}: {error}",
+    "not_zero": "verification found data that is not zero or could not be read",
+    "hidden_area": (
+        "every visible byte was verified zero, but a hidden area (HPA/DCO) was not reached: "
+        "restore the native size (hdparm -N p<native> / --dco-restore) and wipe again"
+    ),
+    "crashed": "crashed: {error}",
+    "message": "{text}",  # a message that has no code yet, passed on as it was said
     # Grading and marking ready (station.grading).
     "cosmetic_worse": "cosmetic {grade} is worse than {limit}",
     "functional_faulty": "functional {grade} ({items} faulty)",

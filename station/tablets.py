@@ -24,15 +24,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FRP_ADVICE = reason("google_account")
-ANDROID_STEPS = (
-    "Remove every account (Settings > Accounts) and any screen lock.",
-    "Settings > System > Reset options > Erase all data (factory reset) > Erase.",
-    "Wait for the restart; confirm the setup wizard ('Welcome'/'Hallo') is shown.",
+NOT_CONFIRMED = reason("reset_not_confirmed")
+# The guided procedures' steps, as codes: worded in the technician's language.
+ANDROID_STEPS = tuple(
+    reason(code) for code in ("step_android_accounts", "step_android_erase", "step_android_welcome")
 )
-APPLE_STEPS = (
-    "Sign out of the Apple ID (Settings > [name] > Sign Out) so Activation Lock is off.",
-    "Settings > General > Transfer or Reset iPad > Erase All Content and Settings.",
-    "Wait for the restart; confirm the 'Hello' setup screen is shown.",
+APPLE_STEPS = tuple(
+    reason(code) for code in ("step_apple_sign_out", "step_apple_erase", "step_apple_hello")
 )
 TECHNIQUE = (
     "factory reset by the device itself (cryptographic erase of the user-data key), "
@@ -106,7 +104,8 @@ def record_manual_reset(
         bytes_written=0,
         write_bytes_per_s=0.0,
         verification=verification,
-        reason="" if confirmed else "the technician did not confirm the reset",
+        reason="" if confirmed else str(NOT_CONFIRMED),
+        why=None if confirmed else NOT_CONFIRMED,
         evidence=evidence,
     )
     return station.issue(outcome, asset_tag)

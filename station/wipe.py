@@ -31,6 +31,7 @@ from station.errors import WipeError
 from station.evidence import EvidenceRef
 from station.hw.blockdev import BlockDevice, is_same_device_present
 from station.hw.hdparm import HiddenAreas
+from station.reasons import Reason, reason
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +74,14 @@ class WipeOutcome:
     verification: Verification
     tool: str = "digibank-station"
     tool_version: str = __version__
-    reason: str = ""
+    reason: str = ""  # in English, as certificates and records keep it
     errors: tuple[str, ...] = ()
     hidden_areas: HiddenAreas | None = None
     evidence: tuple[EvidenceRef, ...] = field(default_factory=tuple)
+    why: Reason | None = None  # ``reason`` as a code, for words in the technician's language
 
 
-HIDDEN_AREA_REASON = (
-    "every visible byte was verified zero, but a hidden area (HPA/DCO) was not reached: "
-    "restore the native size (hdparm -N p<native> / --dco-restore) and wipe again"
-)
+HIDDEN_AREA_REASON = str(reason("hidden_area"))
 
 CLEAR_TECHNIQUES = {
     "overwrite": "single-pass overwrite with zeros (O_DIRECT), full read-back verification",
@@ -97,8 +96,8 @@ def _open(dev: BlockDevice, flags: int) -> int:
         return os.open(dev.path, flags | os.O_EXCL | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.EBUSY:
-            raise WipeError(f"{dev.path} is busy (mounted, in use, or being wiped)") from exc
-        raise WipeError(f"cannot open {dev.path}: {exc.strerror}") from exc
+            raise WipeError(reason("open_busy", path=dev.path)) from exc
+        raise WipeError(reason("open_failed", path=dev.path, error=str(exc.strerror))) from exc
 
 
 def zero_out(
@@ -108,18 +107,18 @@ def zero_out(
     offset = 0
     while offset < dev.size_bytes:
         if cancel.is_set():
-            raise Interrupted("cancelled by the technician")
+            raise Interrupted(reason("cancelled"))
         n = min(step, dev.size_bytes - offset)
         try:
             fcntl.ioctl(fd, BLKZEROOUT, struct.pack("QQ", offset, n))
         except OSError as exc:
             if not is_same_device_present(dev):
-                raise Interrupted(f"device disappeared during zero-out at byte {offset}") from exc
+                raise Interrupted(reason("gone_zeroing", offset=str(offset))) from exc
             if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL):
-                raise WipeError(
-                    f"{dev.name} does not support kernel zero-out: {exc.strerror}"
-                ) from exc
-            raise WipeError(f"zero-out failed at byte {offset}: {exc.strerror}") from exc
+                why = reason("no_zeroout", name=dev.name, error=str(exc.strerror))
+                raise WipeError(why) from exc
+            why = reason("zeroout_failed", offset=str(offset), error=str(exc.strerror))
+            raise WipeError(why) from exc
         offset += n
         meter.advance(n)
     os.fsync(fd)
@@ -166,7 +165,7 @@ def run_clear(
     started = datetime.now(UTC)
     written = PassResult(0, 0.0, ())
     verification = Verification("full read-back of every byte", "not run")
-    status, reason = Status.INCOMPLETE, ""
+    status, why = Status.INCOMPLETE, None
     errors: list[str] = []
     try:
         fd = _open(dev, os.O_WRONLY | (os.O_DIRECT if method == "overwrite" else 0))
@@ -187,19 +186,19 @@ def run_clear(
         )
         passed = verification.result == "passed" and not written.bad_regions
         status = Status.PASSED if passed else Status.FAILED
-        reason = "" if passed else "verification found data that is not zero or could not be read"
+        why = None if passed else reason("not_zero")
         if passed and hidden_areas and (hidden_areas.hpa_present or hidden_areas.dco_present):
             # An overwrite cannot reach a hidden area: the media as a whole is not Cleared.
-            status, reason = Status.FAILED, HIDDEN_AREA_REASON
+            status, why = Status.FAILED, reason("hidden_area")
     except Interrupted as exc:
-        reason = str(exc)
+        why = exc.why
     except WipeError as exc:
-        reason, status = str(exc), Status.INCOMPLETE
+        why, status = exc.reason or reason("message", text=str(exc)), Status.INCOMPLETE
     except Exception as exc:  # the edge of the job: a crash must still be recorded
         log.exception("wipe of %s crashed", dev.path)
-        reason = f"crashed: {exc!r}"
+        why = reason("crashed", error=repr(exc))
     if status is not Status.PASSED:
-        log.warning("wipe of %s ended %s: %s", dev.path, status, reason)
+        log.warning("wipe of %s ended %s: %s", dev.path, status, why)
     return WipeOutcome(
         device=dev,
         method=method,
@@ -211,7 +210,8 @@ def run_clear(
         bytes_written=written.bytes_done,
         write_bytes_per_s=written.bytes_per_s,
         verification=verification,
-        reason=reason,
+        reason=str(why or ""),
+        why=why,
         errors=tuple(errors),
         hidden_areas=hidden_areas,
         evidence=evidence,

@@ -65,6 +65,46 @@ DUTCH: dict[str, str] = {
         "Google > Account verwijderen), anders vergrendelt de tablet zich na de reset "
         "(bescherming bij fabrieksreset)"
     ),
+    "step_android_accounts": (
+        "Verwijder elk account (Instellingen > Accounts) en elke schermvergrendeling."
+    ),
+    "step_android_erase": (
+        "Instellingen > Systeem > Opties voor resetten > Alle gegevens wissen "
+        "(fabrieksinstellingen) > Wissen."
+    ),
+    "step_android_welcome": (
+        "Wacht op de herstart; controleer dat de installatiewizard ('Welcome'/'Hallo') verschijnt."
+    ),
+    "step_apple_sign_out": (
+        "Meld je af bij de Apple ID (Instellingen > [naam] > Log uit) zodat "
+        "Activeringsslot uit staat."
+    ),
+    "step_apple_erase": (
+        "Instellingen > Algemeen > Zet over of stel iPad opnieuw in > Wis alle inhoud en "
+        "instellingen."
+    ),
+    "step_apple_hello": "Wacht op de herstart; controleer dat het scherm 'Hallo' verschijnt.",
+    "reset_not_confirmed": "de technicus heeft de reset niet bevestigd",
+    "battery_state_unknown": "batterijtoestand onbekend",
+    "battery_health": "batterijgezondheid: {health}",
+    "open_busy": "{path} is bezet (gekoppeld, in gebruik of al aan het wissen)",
+    "open_failed": "{path} kan niet geopend worden: {error}",
+    "cancelled": "geannuleerd door de technicus",
+    "gone_writing": "toestel verdwenen tijdens het schrijven bij byte {offset}",
+    "gone_reading": "toestel verdwenen tijdens het lezen bij byte {offset}",
+    "gone_zeroing": "toestel verdwenen tijdens het nullen (zero-out) bij byte {offset}",
+    "writes_refused": "toestel weigert nog te schrijven bij byte {offset}",
+    "no_data": "toestel gaf geen gegevens bij byte {offset}",
+    "no_zeroout": "{name} ondersteunt geen kernel-nulling (zero-out): {error}",
+    "zeroout_failed": "nullen (zero-out) mislukt bij byte {offset}: {error}",
+    "not_zero": "de controle vond gegevens die niet nul zijn of niet te lezen waren",
+    "hidden_area": (
+        "elke zichtbare byte is als nul gecontroleerd, maar een verborgen gebied (HPA/DCO) "
+        "is niet bereikt: herstel de oorspronkelijke grootte (hdparm -N p<native> / "
+        "--dco-restore) en wis opnieuw"
+    ),
+    "crashed": "vastgelopen: {error}",
+    "message": "{text}",
     "cosmetic_worse": "uiterlijk {grade} is slechter dan {limit}",
     "functional_faulty": "werking {grade} ({items} defect)",
     "battery_unknown": "batterijgezondheid onbekend",

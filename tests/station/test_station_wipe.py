@@ -118,6 +118,25 @@ def test_a_busy_device_is_refused(station: Station, make_loop):
     assert "busy" in str(excinfo.value)
 
 
+def test_a_device_taken_between_the_checks_and_the_open_is_a_coded_incomplete(
+    station: Station, make_loop
+):
+    from station.ui.reason_texts import say
+    from station.wipe import run_clear
+
+    path = make_loop(16)
+    dev = station.resolve(path)
+    holder = os.open(path, os.O_RDONLY | os.O_EXCL)  # the kernel's own last word: EBUSY
+    try:
+        outcome = run_clear(dev, "overwrite")
+    finally:
+        os.close(holder)
+    assert outcome.status == Status.INCOMPLETE and outcome.why is not None
+    assert outcome.why.code == "open_busy"
+    assert outcome.reason == f"{path} is busy (mounted, in use, or being wiped)"  # records
+    assert say("nl", outcome.why) == f"{path} is bezet (gekoppeld, in gebruik of al aan het wissen)"
+
+
 def test_a_hidden_area_means_the_clear_is_not_complete(make_loop):
     from station.hw.hdparm import HiddenAreas
     from station.wipe import HIDDEN_AREA_REASON, run_clear

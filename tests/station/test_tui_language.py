@@ -14,6 +14,7 @@ from station.reasons import ENGLISH, reason
 from station.service import Station
 from station.ui.app import build_app
 from station.ui.dialogs import WipeDialog
+from station.ui.i18n import text
 from station.ui.reason_texts import DUTCH, say
 from tests.station.test_tui import SIZE, log_text, select, wait_for
 
@@ -26,6 +27,17 @@ def test_every_reason_code_has_a_dutch_wording_with_the_same_values() -> None:
     assert set(DUTCH) == set(ENGLISH)
     for code, english in ENGLISH.items():
         assert _fields(DUTCH[code]) == _fields(english), code
+    # Translated, not copied (only a bare pass-through of an uncoded message is the same).
+    assert [c for c in ENGLISH if DUTCH[c] == ENGLISH[c]] == ["message"]
+
+
+def test_job_kinds_and_states_have_words_in_both_languages() -> None:
+    for language in ("nl", "en"):
+        for key in ("wipe", "diagnostics"):
+            assert text(language, f"hist_{key}")
+        for state in ("running", "passed", "failed", "incomplete"):
+            assert text(language, f"state_{state}")
+    assert text("nl", "state_incomplete") == "onvolledig"
 
 
 def test_a_nested_reason_and_checklist_items_are_worded_in_dutch() -> None:
