@@ -290,12 +290,12 @@ class StationCore(App[int]):
         rec.job = snap
         if snap.finished:
             detail = self._record_result(rec, snap)
+            kind, state = self.t(f"hist_{snap.kind}"), self.t(f"state_{snap.state}")
             self.write_log(
-                f"{rec.slot}: {snap.kind} {snap.state} {detail}".rstrip(),
-                warn=snap.state != "passed",
+                f"{rec.slot}: {kind} {state} {detail}".rstrip(), warn=snap.state != "passed"
             )
         elif snap.progress is None:
-            self.write_log(f"{rec.slot}: {snap.kind} {self.t('job_started')}")
+            self.write_log(f"{rec.slot}: {self.t(f'hist_{snap.kind}')} {self.t('job_started')}")
         else:
             # Progress only: drawn by the next repaint tick. Every changed cell makes the
             # table render again, and four jobs report four times a second each.
@@ -330,7 +330,7 @@ class StationCore(App[int]):
         self._finished.add(snap.id)
         rec.job = snap
         result = snap.result
-        detail = snap.message
+        detail = self.say(snap.why) if snap.why else snap.message
         if snap.kind == "wipe":
             rec.wipe_statuses.append(snap.state)
             if snap.state != "passed":
@@ -338,7 +338,7 @@ class StationCore(App[int]):
             path = getattr(result, "json_path", None)
             if path is not None:
                 rec.certificates.append(path)
-                detail = f"{detail} certificate {path}".strip()
+                detail = f"{detail} {self.t('certificate')} {path}".strip()
                 self.send(rec, wipe_job(result))
         elif isinstance(result, DiskDiagnosis):
             rec.smart = result.smart.verdict if result.smart else rec.smart or "?"
@@ -351,7 +351,7 @@ class StationCore(App[int]):
             info = result.info
             detail = (
                 f"{info.manufacturer} {info.model}, Android {info.android_version}; "
-                + "; ".join(result.findings)
+                + "; ".join(map(self.say, result.reasons))
             ).rstrip("; ")
             self.send(rec, tablet_diagnostics_job(result))
         return detail

@@ -22,7 +22,7 @@ class TabletResetDialog(ModalScreen[bool | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel / Annuleren")]
 
     def __init__(
-        self, tablet: str, refusals: tuple[Reason, ...], steps: tuple[str, ...], language: str
+        self, tablet: str, refusals: tuple[Reason, ...], steps: tuple[Reason, ...], language: str
     ) -> None:
         super().__init__()
         self.tablet, self.refusals, self.steps, self.language = tablet, refusals, steps, language
@@ -36,7 +36,7 @@ class TabletResetDialog(ModalScreen[bool | None]):
                 lines = "\n".join(f"• {say(lang, r)}" for r in self.refusals)
                 yield Static(f"{text(lang, 'wipe_refusals')}\n{lines}", id="refusals", markup=False)
             else:
-                steps = "\n".join(f"{i}. {s}" for i, s in enumerate(self.steps, 1))
+                steps = "\n".join(f"{i}. {say(lang, s)}" for i, s in enumerate(self.steps, 1))
                 yield Static(steps, id="steps", markup=False)
                 yield Static(text(lang, "reset_question"))
             with Horizontal(classes="buttons"):

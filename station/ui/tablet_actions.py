@@ -88,7 +88,7 @@ class TabletActions(StationCore):
         key: str,
         info: TabletInfo | None,
         refusals: tuple[Reason, ...],
-        steps: tuple[str, ...],
+        steps: tuple[Reason, ...],
         evidence: tuple[Any, ...],
     ) -> None:
         rec = self.records[key]
@@ -140,7 +140,8 @@ class TabletActions(StationCore):
             rec.ready = False
         self.send(rec, wipe_job(report))
         self.write_log(
-            f"{rec.slot}: {self.t('reset_recorded')}: {status} ({report.json_path})",
+            f"{rec.slot}: {self.t('reset_recorded')}: {self.t(f'state_{status}')} "
+            f"({report.json_path})",
             warn=status != "passed",
         )
         self._show_detail()

@@ -186,7 +186,7 @@ async def test_unplugged_mid_wipe_ends_incomplete_and_never_ready(
     cfg, make_loop, losetup_more
 ) -> None:
     station = UnplugsMidWipe(cfg)
-    app = make_app(station)
+    app = make_app(station, language="nl")  # the station's words in Dutch, its records in English
     async with app.run_test(size=SIZE) as pilot:
         path = make_loop(128)
         name = Path(path).name
@@ -199,6 +199,8 @@ async def test_unplugged_mid_wipe_ends_incomplete_and_never_ready(
         await wait_for(pilot, lambda: rec.job is not None and rec.job.finished, timeout=60)
         assert rec.job is not None and rec.job.state == "incomplete"
         assert "disappeared" in rec.job.message
+        assert "wissing onvolledig toestel verdwenen tijdens het" in log_text(app)
+        assert "disappeared" not in log_text(app)
         await wait_for(pilot, lambda: rec.key not in app.table.rows)
 
         # Plug the same disk back in: its interrupted wipe is remembered and blocks "ready",
@@ -210,7 +212,7 @@ async def test_unplugged_mid_wipe_ends_incomplete_and_never_ready(
         await pilot.press("r")
         await pilot.pause()
         assert not rec.ready
-        assert "a wipe failed or is incomplete" in log_text(app)
+        assert "een wissing is mislukt of onvolledig" in log_text(app)
 
     cert = station.verify_file(rec.certificates[-1])
     assert cert.body["status"] == "incomplete"

@@ -19,7 +19,7 @@ from station.service import Station
 from station.ui.app import StationApp
 from station.ui.messages import DeviceEvent
 from station.ui.tablet import TabletResetDialog
-from tests.station.test_station_tablets import ACCOUNTS, ScriptedAdb
+from tests.station.test_station_tablets import ACCOUNTS, BATTERY, ScriptedAdb
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -100,3 +100,33 @@ async def test_guided_tablet_reset_is_recorded_and_diagnosis_shows_battery(
     body = station.verify_file(rec.certificates[-1]).body
     assert body["status"] == "passed" and body["media"]["serial_number"] == "R52N10ABCDE"
     assert body["sanitization"]["category"] == "Clear"
+
+
+async def test_reset_steps_and_diagnosis_findings_are_in_dutch_by_default(
+    cfg: StationConfig,
+) -> None:
+    adb = ScriptedAdb(NO_ACCOUNTS)
+    overheated = BATTERY.replace("health: 2", "health: 3")  # BATTERY_HEALTH_OVERHEAT
+    adb.outputs["adb -s R52N10ABCDE shell dumpsys battery"] = overheated
+    station = Station(cfg, runner=adb)
+    app = StationApp(station, NoHardware())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await attached_tablet(pilot, app)
+        rec = app.selected()
+        assert rec is not None
+        await pilot.press("d")
+        await wait_for(pilot, lambda: rec.job is not None and rec.job.finished)
+        assert "diagnose mislukt" in log_text(app)
+        assert "batterijgezondheid: overheat" in log_text(app)
+        assert "battery health" not in log_text(app)
+
+        await pilot.press("w")
+        await dialog(pilot, TabletResetDialog)
+        steps = str(app.screen.query_one("#steps", Static).render())
+        assert "Alle gegevens wissen" in steps and "Erase all data" not in steps
+        await click(pilot, "#not-done")
+        await wait_for(pilot, lambda: rec.wipe_statuses == ["incomplete"])
+        assert "reset vastgelegd: onvolledig" in log_text(app)
+    # The records keep English: the server and other stations read them.
+    body = station.verify_file(rec.certificates[-1]).body
+    assert body["status_reason"] == "the technician did not confirm the reset"
