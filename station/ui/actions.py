@@ -162,6 +162,7 @@ class DeviceActions(TabletActions):
                 return
             if request.asset_tag:
                 rec.asset_tag = request.asset_tag
+                self.lookups.changed(rec.key)
                 self.table.show(rec)
                 self.write_log(f"{rec.slot}: {self.t('col_tag')} {rec.asset_tag}")
             if request.register:
@@ -285,4 +286,5 @@ class DeviceActions(TabletActions):
 
             self.to_outbox(rec.slot, put)
             rec.server_state = "ready"
+            self.lookups.changed(rec.key)
         self._show_detail()

@@ -40,7 +40,7 @@ from station.records import diagnostics_job, tablet_diagnostics_job, wipe_job
 from station.sync import SyncWorker
 from station.ui.i18n import text
 from station.ui.messages import DeviceEvent, DeviceFacts, JobChanged, LogLine
-from station.ui.model import DeviceRecord, disk_key, slot_of, tablet_key
+from station.ui.model import SERVER_FACTS, DeviceRecord, LookupOrder, disk_key, slot_of, tablet_key
 from station.ui.reason_texts import say
 from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 
@@ -82,6 +82,7 @@ class StationCore(App[int]):
         self._finished: set[int] = set()
         self._progress_dirty: set[str] = set()
         self._last_key = self._last_repaint = 0.0
+        self.lookups = LookupOrder()
 
     def t(self, key: str, **values: object) -> str:
         """Interface text in the current language."""
@@ -245,8 +246,9 @@ class StationCore(App[int]):
         own records (blocking: call in a worker)."""
         if not serial or self.simulated:
             return {}
+        asked = self.lookups.ask()
         history = load_history(self.engine, serial)
-        facts: dict[str, Any] = {"history": history}
+        facts: dict[str, Any] = {"history": history, "asked": asked}
         if history.from_server:
             facts.update(asset_tag=history.asset_tag, server_state=history.state)
         return facts
@@ -263,7 +265,11 @@ class StationCore(App[int]):
         rec = self.records.get(message.key)
         if rec is None:
             return
-        for name, value in message.facts.items():
+        facts = dict(message.facts)
+        asked = facts.pop("asked", None)
+        if asked is not None and not self.lookups.fresh(rec.key, asked):
+            facts = {k: v for k, v in facts.items() if k not in SERVER_FACTS}
+        for name, value in facts.items():
             setattr(rec, name, value)
         if rec.attached:
             self.table.show(rec)

@@ -7,6 +7,7 @@ interrupted wipe is remembered and still blocks "ready".
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,3 +145,32 @@ def slot_of(dev: BlockDevice) -> str:
     if m := _ATA_PORT.search(id_path):
         return f"ata{m.group(1)}"
     return dev.name
+
+
+# What a server lookup tells about a device (``StationCore.server_facts``).
+SERVER_FACTS = ("history", "asset_tag", "server_state")
+
+
+class LookupOrder:
+    """Server lookups are numbered when asked, and answer out of order: an answer older
+    than the newest one applied to a device, or than a change made here (a typed asset
+    tag, marking ready), is stale and must not overwrite it."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count(1)
+        self._newest: dict[str, int] = {}
+
+    def ask(self) -> int:
+        """The number of a lookup about to be made (any thread)."""
+        return next(self._next)
+
+    def changed(self, key: str) -> None:
+        """The device's server facts were just changed here: lookups asked before lose."""
+        self._newest[key] = self.ask()
+
+    def fresh(self, key: str, asked: int) -> bool:
+        """Whether the answer of lookup ``asked`` is newer than what ``key`` shows (then it is)."""
+        if asked < self._newest.get(key, 0):
+            return False
+        self._newest[key] = asked
+        return True

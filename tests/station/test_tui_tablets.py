@@ -17,7 +17,7 @@ from station.hw.udev import TabletAttached
 from station.hw.usb import UsbTablet
 from station.service import Station
 from station.ui.app import StationApp
-from station.ui.messages import DeviceEvent
+from station.ui.messages import DeviceEvent, DeviceFacts
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ACCOUNTS, BATTERY, ScriptedAdb
 from tests.station.tui_waits import click, dialog, wait_for
@@ -130,3 +130,23 @@ async def test_reset_steps_and_diagnosis_findings_are_in_dutch_by_default(
     # The records keep English: the server and other stations read them.
     body = station.verify_file(rec.certificates[-1]).body
     assert body["status_reason"] == "the technician did not confirm the reset"
+
+
+async def test_a_server_lookup_answering_late_does_not_undo_a_newer_one(cfg: StationConfig) -> None:
+    app = StationApp(Station(cfg, runner=ScriptedAdb(NO_ACCOUNTS)), NoHardware(), language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await attached_tablet(pilot, app)
+        rec = app.selected()
+        assert rec is not None
+        await wait_for(pilot, lambda: rec.history is not None)  # the attach-time lookup is in
+        # A slow lookup asked first (at attach) answers after the intake's lookup.
+        slow, intake = app.lookups.ask(), app.lookups.ask()
+        app.post_message(
+            DeviceFacts(rec.key, asked=intake, asset_tag="DB-000042", server_state="intake")
+        )
+        app.post_message(
+            DeviceFacts(rec.key, asked=slow, asset_tag="", server_state="", smart="87% good")
+        )
+        await wait_for(pilot, lambda: rec.smart == "87% good")
+        assert (rec.asset_tag, rec.server_state) == ("DB-000042", "intake")
+        assert app.table.cell_text(rec.key, "tag") == "DB-000042"
