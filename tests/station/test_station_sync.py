@@ -85,7 +85,7 @@ def free_port() -> Iterator[int]:
 
 def test_results_made_while_server_is_down_arrive_in_order_when_it_is_back(tmp_path, free_port):
     sync = ServerSync(
-        f"http://127.0.0.1:{free_port}", TOKEN, Outbox(tmp_path / "queue"), timeout_s=2
+        f"http://127.0.0.1:{free_port}", TOKEN, Outbox(tmp_path / "queue"), timeout_s=30
     )
     sync.intake("laptop", "Lenovo", "ThinkPad T480", "PF1ABCDE", {"cpu": "i5-8350U", "ram_gb": 8})
     sync.job("PF1ABCDE", {"kind": "diagnostics", "status": "passed"})
@@ -108,11 +108,13 @@ def test_results_made_while_server_is_down_arrive_in_order_when_it_is_back(tmp_p
 
 
 def test_queue_survives_a_restart(tmp_path, free_port):
-    first = ServerSync(f"http://127.0.0.1:{free_port}", TOKEN, Outbox(tmp_path / "q"), timeout_s=2)
+    first = ServerSync(f"http://127.0.0.1:{free_port}", TOKEN, Outbox(tmp_path / "q"), timeout_s=30)
     first.intake("tablet", "Samsung", "Galaxy Tab A", "R52N1", {})
     first.flush()
     first.close()
-    second = ServerSync(f"http://127.0.0.1:{free_port}", TOKEN, Outbox(tmp_path / "q"), timeout_s=2)
+    second = ServerSync(
+        f"http://127.0.0.1:{free_port}", TOKEN, Outbox(tmp_path / "q"), timeout_s=30
+    )
     with StubApi(free_port) as api:
         assert second.flush().sent == 1
     assert api.received[0][2]["serial"] == "R52N1"
@@ -121,11 +123,11 @@ def test_queue_survives_a_restart(tmp_path, free_port):
 
 def test_wrong_token_keeps_the_queue_and_a_refused_record_is_set_aside(tmp_path, free_port):
     outbox = Outbox(tmp_path / "q")
-    bad = ServerSync(f"http://127.0.0.1:{free_port}", "wrong", outbox, timeout_s=2)
+    bad = ServerSync(f"http://127.0.0.1:{free_port}", "wrong", outbox, timeout_s=30)
     bad.intake("laptop", "HP", "EliteBook", "CZC123", {})
     with StubApi(free_port) as api:
         assert bad.flush().remaining == 1  # 401: nothing lost
-        good = ServerSync(f"http://127.0.0.1:{free_port}", TOKEN, outbox, timeout_s=2)
+        good = ServerSync(f"http://127.0.0.1:{free_port}", TOKEN, outbox, timeout_s=30)
         good.transition("CZC123", "ready", "graded")
         good.job("CZC123", {"kind": "wipe", "status": "passed"})
         res = good.flush()

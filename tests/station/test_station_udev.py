@@ -29,7 +29,7 @@ def _event_name(event: object) -> str:
     return event.name if isinstance(event, DiskDetached) else event.device.name
 
 
-def _next(events: queue.Queue, name: str, kind: type, timeout: float = 10.0):
+def _next(events: queue.Queue, name: str, kind: type, timeout: float = 30.0):
     """The next event of ``kind`` about ``name`` (other devices' events are skipped)."""
     while True:
         event = events.get(timeout=timeout)
@@ -98,7 +98,7 @@ def udevd() -> Iterator[None]:
     # In the foreground under this test (not --daemon): its pid is ours to stop and wait for.
     proc = subprocess.Popen([str(UDEVD)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not udevd_running():
             assert proc.poll() is None, f"systemd-udevd exited with {proc.returncode}"
             assert time.monotonic() < deadline, "systemd-udevd did not open its control socket"
@@ -111,7 +111,7 @@ def udevd() -> Iterator[None]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while _udevd_pids() and time.monotonic() < deadline:
             time.sleep(0.05)  # its workers follow it out
         for path in created:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from textual.pilot import Pilot
 
 import station.ui.core as core
 from station.blockio import Progress
@@ -16,19 +13,9 @@ from station.jobs import JobSnapshot
 from station.service import Station
 from station.ui.app import build_app
 from station.ui.messages import JobChanged
+from tests.station.tui_waits import wait_for
 
 pytestmark = pytest.mark.asyncio
-
-
-async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0
-) -> None:
-    """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a guard)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.05)
 
 
 def snapshot(done: int | None) -> JobSnapshot:
