@@ -118,23 +118,25 @@ class SimulatedStation:
         self.check_wipe(dev, confirm)
         cancel = cancel or threading.Event()
         started = datetime.now(UTC)
-        reason, done = "", {"write": 0, "verify": 0}
+        why: Reason | None = None
+        done = {"write": 0, "verify": 0}
         for phase in ("write", "verify"):
             t0 = time.monotonic()
             while done[phase] < dev.size_bytes:
                 if cancel.wait(0.1):
-                    reason = "cancelled by the technician"
+                    why = reason("cancelled")
                 elif dev.name not in self.hw.devices:
-                    reason = "device disappeared during " + phase
-                if reason:
+                    gone = "gone_writing" if phase == "write" else "gone_reading"
+                    why = reason(gone, offset=str(done[phase]))
+                if why:
                     break
                 elapsed = time.monotonic() - t0
                 done[phase] = min(dev.size_bytes, int(elapsed * self.hw.speed))
                 if on_progress:
                     on_progress(Progress(phase, done[phase], dev.size_bytes, elapsed))
-            if reason:
+            if why:
                 break
-        passed = not reason
+        passed = why is None
         outcome = WipeOutcome(
             device=replace(dev, serial_source="simulated"),
             method=method if method != "auto" else "overwrite",
@@ -149,7 +151,8 @@ class SimulatedStation:
                 "SIMULATED", "passed" if passed else "not run", done["verify"]
             ),
             tool="digibank-station (SIMULATED)",
-            reason=reason,
+            reason=str(why or ""),
+            why=why,
         )
         return self.real.issue(outcome, asset_tag)
 
