@@ -19,6 +19,7 @@ from station.hw.blockdev import BlockDevice
 from station.hw.usb import UsbTablet
 from station.jobs import JobSnapshot
 from station.reasons import Reason, reason
+from station.ui.i18n import text
 from station.units import human_bytes, human_eta
 
 BAR_WIDTH = 10
@@ -108,14 +109,15 @@ class DeviceRecord:
         blockers.extend(ready_blockers(self.grades, latest))
         return blockers
 
-    def job_cells(self) -> tuple[str, str, str, str]:
-        """Job, progress bar, throughput and ETA cells."""
+    def job_cells(self, language: str = "en") -> tuple[str, str, str, str]:
+        """Job, progress bar, throughput and ETA cells (the job's words in ``language``)."""
         job = self.job
         if job is None:
             return ("", "", "", "")
+        kind = text(language, f"hist_{job.kind}")
         if job.finished:
-            return (f"{job.kind} {job.state}", "", "", "")
-        return (job.kind, *progress_cells(job.progress))
+            return (f"{kind} {text(language, f'state_{job.state}')}", "", "", "")
+        return (kind, *progress_cells(job.progress))
 
 
 def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:

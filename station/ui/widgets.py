@@ -25,9 +25,9 @@ COLUMNS = (
 WIDTHS = {"slot": 7, "kind": 5, "model": 14, "serial": 11, "size": 8, "tag": 10, "smart": 7}
 
 
-def row_cells(rec: DeviceRecord) -> list[str]:
+def row_cells(rec: DeviceRecord, language: str = "en") -> list[str]:
     """The cells of one device, in COLUMNS order."""
-    job, progress, speed, eta = rec.job_cells()
+    job, progress, speed, eta = rec.job_cells(language)
     return [
         rec.slot,
         rec.kind,
@@ -68,7 +68,7 @@ class DeviceTable(DataTable[str]):
 
     def show(self, rec: DeviceRecord) -> None:
         """Add or update the row of ``rec``."""
-        cells = row_cells(rec)
+        cells = row_cells(rec, self.language)
         if rec.key not in self.rows:
             self.add_row(*cells, key=rec.key)
             return
@@ -122,14 +122,15 @@ class DetailLine(Static):
             if rec.grades
             else "-"
         )
+        last_wipe = text(language, f"state_{rec.last_wipe}") if rec.last_wipe else "-"
         second = (
             f"{text(language, 'col_tag')}: {rec.asset_tag or '-'}  SMART: {rec.smart or '-'}  "
-            f"{text(language, 'last_wipe')}: {rec.last_wipe or '-'}  "
+            f"{text(language, 'last_wipe')}: {last_wipe}  "
             f"{text(language, 'grades')}: {grades}"
         )
         if rec.ready:
             second += f"  ✓ {text(language, 'ready_ok')}"
-        job, progress, speed, eta = rec.job_cells()
+        job, progress, speed, eta = rec.job_cells(language)
         third = f"{text(language, 'col_job')}: {job or '-'} {progress} {speed} {eta}".rstrip()
         if rec.history is not None:
             third += f"  {history_summary(rec.history, language)}"

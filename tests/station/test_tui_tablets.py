@@ -117,6 +117,7 @@ async def test_reset_steps_and_diagnosis_findings_are_in_dutch_by_default(
         await pilot.press("d")
         await wait_for(pilot, lambda: rec.job is not None and rec.job.finished)
         assert "diagnose mislukt" in log_text(app)
+        assert app.table.cell_text(rec.key, "job") == "diagnose mislukt"
         assert "batterijgezondheid: overheat" in log_text(app)
         assert "battery health" not in log_text(app)
 
