@@ -80,6 +80,8 @@ class HotSQL:
     ) -> set[tuple[int, int]]:
         """Insert (device_id, seq, measured_at, received_at, payload) rows, skipping stored
         ones; returns the keys actually inserted."""
+        if self.pg:
+            return self._insert_reports_pg(conn, rows)
         payload = f"{self.p}::json" if self.pg else self.p
         ts = f"{self.p}::timestamptz" if self.pg else self.p
         one = f"({self.p},{self.p},{ts},{ts},{payload})"
@@ -94,6 +96,22 @@ class HotSQL:
             flat = tuple(v for row in chunk for v in row)
             inserted.update((r[0], r[1]) for r in _query(conn, sql, flat))
         return inserted
+
+    def _insert_reports_pg(
+        self, conn: Connection, rows: Sequence[tuple[int, int, Any, Any, str]]
+    ) -> set[tuple[int, int]]:
+        # One array per column: a short statement psycopg parses once and the server
+        # prepares once, where a VALUES list of thousands of parameters is parsed anew
+        # (in Python) for every batch. Binary arrays (%b): the text format quotes and
+        # escapes every JSON string with a regular expression.
+        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 5
+        sql = (
+            "INSERT INTO health_reports (device_id, seq, measured_at, received_at, payload)"
+            " SELECT * FROM unnest(%b::int[], %b::bigint[], %b::text[]::timestamptz[],"
+            " %b::text[]::timestamptz[], %b::text[]::json[])"
+            " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
+        )
+        return {(r[0], r[1]) for r in _query(conn, sql, columns)}
 
     def latest_reports(self, conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The stored latest report of each of these devices (that has one)."""
@@ -125,6 +143,9 @@ class HotSQL:
 
         The last-seen time only ever moves forward, whatever order batches commit in.
         """
+        if self.pg:
+            self._update_devices_pg(conn, list(fresh), list(seen_only))
+            return
         p = self.p
         ts = f"{p}::timestamptz" if self.pg else p
         seen = (
@@ -143,3 +164,34 @@ class HotSQL:
         seen_rows = [(s, s, i) for s, i in seen_only]
         if seen_rows:
             _execute_many(conn, f"UPDATE devices SET {seen} WHERE id = {p}", seen_rows)
+
+    def _update_devices_pg(
+        self,
+        conn: Connection,
+        fresh: list[tuple[Any, int, str, int]],
+        seen_only: list[tuple[Any, int]],
+    ) -> None:
+        # One statement over arrays per kind of update, rather than a statement per device.
+        seen = (
+            "last_seen_at = CASE WHEN d.last_seen_at IS NULL OR d.last_seen_at < u.seen"
+            " THEN u.seen ELSE d.last_seen_at END"
+        )
+        if fresh:
+            seens, seqs, reports, ids = (list(c) for c in zip(*fresh, strict=True))
+            _query(
+                conn,
+                f"UPDATE devices d SET {seen}, last_report_seq = u.seq, latest_report = u.report"
+                " FROM unnest(%b::text[]::timestamptz[], %b::bigint[], %b::text[]::json[],"
+                " %b::int[])"
+                " AS u(seen, seq, report, id) WHERE d.id = u.id",
+                (seens, seqs, reports, ids),
+            )
+        if seen_only:
+            seens, ids = (list(c) for c in zip(*seen_only, strict=True))
+            _query(
+                conn,
+                f"UPDATE devices d SET {seen}"
+                " FROM unnest(%b::text[]::timestamptz[], %b::int[]) AS u(seen, id)"
+                " WHERE d.id = u.id",
+                (seens, ids),
+            )
