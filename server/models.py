@@ -257,7 +257,7 @@ class Loan(Base):
             postgresql_where=text("returned_at IS NULL"),
         ),
         Index("ix_loans_active_due", "returned_at", "due_date"),
-        Index("ix_loans_location_borrower", "location_id", "borrower_id"),
+        Index("ix_loans_location_borrower_started", "location_id", "borrower_id", "started_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)

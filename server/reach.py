@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import Connection, delete, distinct, func, literal, select, text, union_all
+from sqlalchemy import Connection, delete, distinct, false, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from server.models import Borrower, Digibank, Loan, Location, Municipality, ReachFact
@@ -89,7 +89,10 @@ def _from_loans(
         .join(Borrower, Loan.borrower_id == Borrower.id)
         .join(Location, Loan.location_id == Location.id)
         .join(Municipality, Location.municipality_id == Municipality.id)
-        .where(Borrower.adult.is_(True))
+        # "!= false", not "IS true" or "= true": SQLite then starts from the few places and
+        # reads the loans index (place, borrower, start) alone, instead of visiting the
+        # borrowers first and every loan's row after (twice as slow, measured).
+        .where(Borrower.adult != false())
     )
     if since:
         reached = reached.where(Loan.started_at >= datetime.combine(since, time(), BRUSSELS))
