@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.core.config import Settings
 from server.core.db import writing
@@ -81,3 +82,38 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 Manager = Annotated[Principal, Depends(require("manager"))]
 Staff = Annotated[Principal, Depends(require("manager", "technician"))]
 StaffOrStation = Annotated[Principal, Depends(require("manager", "technician", "station"))]
+
+
+def _principal_or_401(session: Session, token: str | None, roles: tuple[str, ...]) -> Principal:
+    principal = get_principal(session, token)
+    if principal.role not in roles:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"role {principal.role!r} may not do this; needs {' or '.join(roles)}",
+        )
+    return principal
+
+
+async def read_in_one_trip(
+    request: Request,
+    token: str | None,
+    roles: tuple[str, ...],
+    work: Callable[[Session, Principal], Response],
+) -> Response:
+    """A read-only route's blocking work (session, auth, queries, serialising) in one
+    worker-thread trip.
+
+    As dependencies (SessionDep, a role) and a sync endpoint, a request makes four trips
+    between the event loop and the thread pool, each costing more than a small query. The
+    hottest read routes are async and hand everything to one call instead; the token comes
+    from `oauth2_scheme` (async, so the OpenAPI docs still show the bearer requirement).
+    """
+
+    def run() -> Response:
+        with request.app.state.sessionmaker() as session:  # closing rolls the read back
+            return work(session, _principal_or_401(session, token, roles))
+
+    return await run_in_threadpool(run)
+
+
+STAFF_OR_STATION = ("manager", "technician", "station")

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from server import devices as svc
 from server import enrollment, lifecycle
 from server.api.convert import device_detail, device_out, device_row_fields
-from server.api.deps import SessionDep, SettingsDep, Staff, StaffOrStation
+from server.api.deps import (
+    STAFF_OR_STATION,
+    SessionDep,
+    SettingsDep,
+    Staff,
+    StaffOrStation,
+    oauth2_scheme,
+    read_in_one_trip,
+)
 from server.api.schemas import (
     MAX_ID,
     ConditionIn,
@@ -29,6 +38,7 @@ from server.api.schemas import (
     TransitionIn,
 )
 from server.models import ConditionRecord, JobResult
+from server.security import Principal
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -53,9 +63,9 @@ def create_device(body: DeviceIn, session: SessionDep, who: StaffOrStation) -> D
 
 
 @router.get("", response_model=DevicePage)
-def list_devices(
-    session: SessionDep,
-    _: StaffOrStation,
+async def list_devices(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
     state: State | None = None,
     kind: Literal["laptop", "tablet"] | None = None,
     location_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -68,14 +78,18 @@ def list_devices(
 ) -> Response:
     """Devices matching the filters, newest first, one page at a time."""
     f = svc.DeviceFilter(state=state, kind=kind, location_id=location_id, digibank=digibank, q=q)
-    rows, total = svc.list_devices(session, f, limit, offset)
-    # One validation of the whole page (in pydantic-core, not a model per row), returned as
-    # is rather than validated again against response_model.
-    items = [device_row_fields(r) for r in rows]
-    page = DevicePage.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
-    )
-    return Response(page.model_dump_json(), media_type="application/json")
+
+    def work(session: Session, _: Principal) -> Response:
+        rows, total = svc.list_devices(session, f, limit, offset)
+        # One validation of the whole page (in pydantic-core, not a model per row), returned
+        # as is rather than validated again against response_model.
+        items = [device_row_fields(r) for r in rows]
+        page = DevicePage.model_validate(
+            {"items": items, "total": total, "limit": limit, "offset": offset}
+        )
+        return Response(page.model_dump_json(), media_type="application/json")
+
+    return await read_in_one_trip(request, token, STAFF_OR_STATION, work)
 
 
 @router.get("/{device_id}", response_model=DeviceDetail)
