@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from textual.widgets import DataTable, Header, Log
 from textual.worker import get_current_worker
 
 from station.diagnostics import DiskDiagnosis, TabletDiagnosis
-from station.errors import ParseError, StationError, ToolError
+from station.errors import ParseError, ToolError
 from station.grading import LendableRule
 from station.history import load_history
 from station.hw import smart
@@ -41,6 +40,7 @@ from station.sync import SyncWorker
 from station.ui.i18n import text
 from station.ui.messages import DeviceEvent, DeviceFacts, JobChanged, LogLine
 from station.ui.model import SERVER_FACTS, DeviceRecord, LookupOrder, disk_key, slot_of, tablet_key
+from station.ui.outbox import OutboxWriter
 from station.ui.reason_texts import say
 from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 
@@ -77,8 +77,7 @@ class StationCore(App[int]):
         self._pending_owner: dict[str, str] = {}
         self.jobs = JobRunner(lambda snap: self.post_message(JobChanged(snap)))
         self.sync_worker: SyncWorker | None = None
-        self._outbox: queue.Queue[tuple[str, Callable[[], object]]] = queue.Queue()
-        self._outbox_lock = threading.Lock()  # one writer at a time keeps the order
+        self.outbox = OutboxWriter(self._outbox_done)
         self._finished: set[int] = set()
         self._progress_dirty: set[str] = set()
         self._last_key = self._last_repaint = 0.0
@@ -128,7 +127,7 @@ class StationCore(App[int]):
             rec = self.records.get(self._owner(snap))
             if snap.finished and snap.id not in self._finished and rec is not None:
                 self._record_result(rec, snap)
-        self._drain_outbox()
+        self.outbox.drain()  # what is still waiting reaches the disk before the station stops
         if self.sync_worker is not None:
             self.sync_worker.stop()
 
@@ -136,12 +135,6 @@ class StationCore(App[int]):
         """Append a line to the job log pane and the station log file."""
         (log.warning if warn else log.info)("%s", line)
         self.log_pane.write_line(("! " if warn else "") + line)
-
-    def _drain_outbox(self) -> None:
-        # What is still waiting must reach the disk before the station stops.
-        with self._outbox_lock:
-            while not self._outbox.empty():
-                self._put(*self._outbox.get_nowait())
 
     @on(LogLine)
     def _log_line(self, message: LogLine) -> None:
@@ -369,24 +362,17 @@ class StationCore(App[int]):
 
     def to_outbox(self, slot: str, put: Callable[[], object]) -> None:
         """Write to the on-disk outbox off the UI thread, in order (fsync can stall under I/O)."""
-        self._outbox.put((slot, put))
+        self.outbox.put(slot, put)
 
     @work(thread=True, group="outbox", name="outbox")
     def outbox_writer(self) -> None:
         """One thread writes the outbox, so records reach the server in the order made."""
         worker = get_current_worker()
         while not worker.is_cancelled:
-            with self._outbox_lock:
-                try:
-                    slot, put = self._outbox.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                self._put(slot, put)
+            self.outbox.write_next(timeout=0.2)
 
-    def _put(self, slot: str, put: Callable[[], object]) -> None:
-        try:
-            put()
-        except (OSError, StationError) as exc:
+    def _outbox_done(self, slot: str, exc: Exception | None) -> None:
+        if exc is not None:
             log.warning("%s: could not queue for the server: %s", slot, exc)
             self.post_message(LogLine(f"{slot}: could not queue for the server: {exc}", True))
             return
