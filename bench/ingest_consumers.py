@@ -3,7 +3,6 @@ nothing else) and `python -m server.ingest` processes, each on its own persisten
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from sqlalchemy import text
 
 from agent.report import shared_subscription
 from server.core.config import Settings
+from tests.telemetry.fleet import ingest_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,16 +84,8 @@ def spawn_ingest(
     settings: Settings, client_id: str, group: str, log: Path
 ) -> subprocess.Popen[bytes]:
     """`python -m server.ingest` for these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIBANK_")}
-    env.update(
-        DIGIBANK_DATA_DIR=str(settings.data_dir),
-        DIGIBANK_DATABASE_URL=settings.database_url,
-        DIGIBANK_MQTT_HOST=settings.mqtt_host,
-        DIGIBANK_MQTT_PORT=str(settings.mqtt_port),
-        DIGIBANK_MQTT_USERNAME=settings.mqtt_username,
-        DIGIBANK_MQTT_PASSWORD=settings.mqtt_password,
-        DIGIBANK_INGEST_CLIENT_ID=client_id,
-        DIGIBANK_INGEST_GROUP=group,
+    env = ingest_env(
+        settings.model_copy(update={"ingest_client_id": client_id, "ingest_group": group}),
         DIGIBANK_INGEST_BATCH_SIZE=str(settings.ingest_batch_size),
         DIGIBANK_INGEST_BATCH_MS=str(settings.ingest_batch_ms),
         # Several batches in flight, so the broker never waits for a commit to send more.

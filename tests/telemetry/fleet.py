@@ -4,6 +4,7 @@ account on the real broker, report payloads, fast publishing from several proces
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.report import Battery, Disk, HealthReport, Memory, Temperatures, health_topic
 from server.broker import MosquittoBroker
 from server.broker_files import BrokerAccount
+from server.core.config import Settings
 from server.core.db import writing
 from server.dynsec import DynsecClient
 from server.models import Device, Location
@@ -292,3 +294,20 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def ingest_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a `python -m server.ingest` process with these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIBANK_")}
+    env.update(
+        DIGIBANK_DATA_DIR=str(settings.data_dir),
+        DIGIBANK_DATABASE_URL=settings.database_url,
+        DIGIBANK_MQTT_HOST=settings.mqtt_host,
+        DIGIBANK_MQTT_PORT=str(settings.mqtt_port),
+        DIGIBANK_MQTT_USERNAME=settings.mqtt_username,
+        DIGIBANK_MQTT_PASSWORD=settings.mqtt_password,
+        DIGIBANK_INGEST_CLIENT_ID=settings.ingest_client_id,
+        DIGIBANK_INGEST_GROUP=settings.ingest_group,
+        **extra,
+    )
+    return env

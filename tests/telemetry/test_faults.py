@@ -7,7 +7,6 @@ process (`python -m server.ingest`), as `digibank-server ingest` does.
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from tests.mqtt_broker import started_broker
 from tests.telemetry.fleet import (
     Endpoint,
     forget_session,
+    ingest_env,
     make_devices,
     publish_all,
     publish_parallel,
@@ -40,18 +40,7 @@ pytestmark = pytest.mark.slow
 
 def spawn_ingest(settings: Settings, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     """`python -m server.ingest` with these settings, logging to `log`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIBANK_")}
-    env.update(
-        DIGIBANK_DATA_DIR=str(settings.data_dir),
-        DIGIBANK_DATABASE_URL=settings.database_url,
-        DIGIBANK_MQTT_HOST=settings.mqtt_host,
-        DIGIBANK_MQTT_PORT=str(settings.mqtt_port),
-        DIGIBANK_MQTT_USERNAME=settings.mqtt_username,
-        DIGIBANK_MQTT_PASSWORD=settings.mqtt_password,
-        DIGIBANK_INGEST_CLIENT_ID=settings.ingest_client_id,
-        DIGIBANK_INGEST_GROUP=settings.ingest_group,
-        **extra,
-    )
+    env = ingest_env(settings, **extra)
     out = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "server.ingest"], cwd=ROOT, env=env, stdout=out, stderr=out
