@@ -64,34 +64,30 @@ def get_principal(
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets only the given roles through (403 otherwise)."""
-
-    # async: a pure check needs no trip through the thread pool
-    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"role {principal.role!r} may not do this; needs {' or '.join(roles)}",
-            )
-        return principal
-
-    return check
-
-
-Manager = Annotated[Principal, Depends(require("manager"))]
-Staff = Annotated[Principal, Depends(require("manager", "technician"))]
-StaffOrStation = Annotated[Principal, Depends(require("manager", "technician", "station"))]
-
-
-def _principal_or_401(session: Session, token: str | None, roles: tuple[str, ...]) -> Principal:
-    principal = get_principal(session, token)
+def _check_role(principal: Principal, roles: tuple[str, ...]) -> Principal:
+    """The principal if its role is one of `roles`; 403 otherwise."""
     if principal.role not in roles:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             detail=f"role {principal.role!r} may not do this; needs {' or '.join(roles)}",
         )
     return principal
+
+
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets only the given roles through (403 otherwise)."""
+
+    # async: a pure check needs no trip through the thread pool
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        return _check_role(principal, roles)
+
+    return check
+
+
+STAFF_OR_STATION = ("manager", "technician", "station")
+Manager = Annotated[Principal, Depends(require("manager"))]
+Staff = Annotated[Principal, Depends(require("manager", "technician"))]
+StaffOrStation = Annotated[Principal, Depends(require(*STAFF_OR_STATION))]
 
 
 async def read_in_one_trip(
@@ -111,9 +107,6 @@ async def read_in_one_trip(
 
     def run() -> Response:
         with request.app.state.sessionmaker() as session:  # closing rolls the read back
-            return work(session, _principal_or_401(session, token, roles))
+            return work(session, _check_role(get_principal(session, token), roles))
 
     return await run_in_threadpool(run)
-
-
-STAFF_OR_STATION = ("manager", "technician", "station")
