@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import lifecycle
@@ -58,7 +59,7 @@ def device_out(d: Device) -> DeviceOut:
     )
 
 
-def device_row_fields(r: Row[Any]) -> dict[str, Any]:
+def device_row_fields(r: Sequence[Any]) -> dict[str, Any]:
     """DeviceOut's fields from a row of `server.devices.LIST_COLUMNS`, in that order.
 
     Unpacked by position: `Row._asdict` and a pydantic validation of every page were a fifth
