@@ -9,7 +9,11 @@ if TYPE_CHECKING:
 
 
 class StationError(Exception):
-    """Base of every error the station reports to the technician."""
+    """Base of every error the station reports to the technician; ``reason``: its code, if any."""
+
+    def __init__(self, message: str | Reason) -> None:
+        super().__init__(str(message))
+        self.reason = message if not isinstance(message, str) else None
 
 
 class ToolError(StationError):
@@ -39,10 +43,6 @@ class SafetyRefusal(StationError):
 
 class WipeError(StationError):
     """A wipe could not be started (unsupported method, open failure...)."""
-
-    def __init__(self, message: str | Reason) -> None:
-        super().__init__(str(message))
-        self.reason = message if not isinstance(message, str) else None
 
 
 class CertificateError(StationError):
