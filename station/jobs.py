@@ -18,7 +18,7 @@ from typing import Any
 from station.blockio import Progress, ProgressCallback
 from station.errors import StationError
 from station.hw.blockdev import BlockDevice
-from station.reasons import Reason
+from station.reasons import Reason, reason
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +127,13 @@ class JobRunner:
             )
         except Exception as exc:  # the edge of the job thread: record, never lose the job
             log.exception("job %d crashed", job_id)
+            crashed = reason("crashed", error=repr(exc))
             self._update(
-                job_id, state="incomplete", message=f"crashed: {exc!r}", ended_at=datetime.now(UTC)
+                job_id,
+                state="incomplete",
+                message=str(crashed),
+                why=crashed,
+                ended_at=datetime.now(UTC),
             )
         finally:
             self._done[job_id].set()

@@ -8,6 +8,7 @@ import pytest
 
 from station.errors import SafetyRefusal, StationError
 from station.jobs import JobRunner, submit_diagnose, submit_wipe
+from station.reasons import reason
 
 
 @pytest.mark.root
@@ -58,7 +59,8 @@ def test_one_job_per_device_and_crashes_end_incomplete():
     gate.set()
     final = runner.wait(job, 10)
     assert final.state == "incomplete"
-    assert "crashed" in final.message
+    assert final.message == "crashed: RuntimeError('boom')"  # in English, as records keep it
+    assert final.why == reason("crashed", error="RuntimeError('boom')")
 
 
 def test_cancel_device_stops_its_jobs():
