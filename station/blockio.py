@@ -66,7 +66,18 @@ class BadRegion:
 
     offset: int
     length: int
-    kind: str
+    kind: str  # in English, as certificates keep it
+    why: Reason | None = None  # ``kind`` as a code, for words in the technician's language
+
+    @classmethod
+    def because(cls, offset: int, length: int, why: Reason) -> BadRegion:
+        """A region whose kind is ``why`` (kept in English as ``kind``)."""
+        return cls(offset, length, str(why), why)
+
+    def finding(self) -> Reason:
+        """What and where, as a reason: 'read error: ... at byte 4096 (+8192)'."""
+        what = self.why or reason("message", text=self.kind)
+        return reason("bad_region", what, offset=str(self.offset), length=str(self.length))
 
 
 @dataclass(frozen=True)
@@ -122,12 +133,12 @@ def aligned_zero_buffer(size: int = CHUNK_BYTES) -> mmap.mmap:
     return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 
 
-def _add_region(regions: list[BadRegion], offset: int, length: int, kind: str) -> None:
+def _add_region(regions: list[BadRegion], offset: int, length: int, why: Reason) -> None:
     last = regions[-1] if regions else None
-    if last and last.kind == kind and last.offset + last.length == offset:
-        regions[-1] = BadRegion(last.offset, last.length + length, kind)
+    if last and last.why == why and last.offset + last.length == offset:
+        regions[-1] = BadRegion.because(last.offset, last.length + length, why)
     elif len(regions) < MAX_BAD_REGIONS:
-        regions.append(BadRegion(offset, length, kind))
+        regions.append(BadRegion.because(offset, length, why))
 
 
 def write_zeros(
@@ -154,7 +165,7 @@ def write_zeros(
                 if not still_there():
                     raise Interrupted(reason("gone_writing", offset=str(offset))) from exc
                 log.warning("write error at %d: %s", offset, exc)
-                _add_region(regions, offset, n, f"write error: {exc.strerror}")
+                _add_region(regions, offset, n, reason("write_error", error=str(exc.strerror)))
                 written = n
             if written <= 0:
                 raise Interrupted(reason("writes_refused", offset=str(offset)))
@@ -252,12 +263,12 @@ def read_scan(
             if exc is not None:
                 if not still_there() or exc.errno == errno.ENODEV:
                     raise Interrupted(reason("gone_reading", offset=str(at))) from exc
-                _add_region(regions, at, n, f"read error: {exc.strerror}")
+                _add_region(regions, at, n, reason("read_error", error=str(exc.strerror)))
                 got = n  # skip the unreadable chunk, keep scanning
             elif not zero:
                 data = bufs[slot][:got]
                 first = got - len(data.lstrip(b"\0"))
-                _add_region(regions, at + first, got - first, "not zero")
+                _add_region(regions, at + first, got - first, reason("region_not_zero"))
             free.append(slot)
             if got > 0:
                 offset += got

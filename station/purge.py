@@ -25,6 +25,7 @@ from station.hw import hdparm, nvme
 from station.hw.blockdev import BlockDevice, is_same_device_present
 from station.hw.hdparm import HiddenAreas
 from station.methods import MethodOption
+from station.reasons import Reason, reason
 from station.wipe import Status, Verification, WipeOutcome
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def compare_samples(before: list[Sample], after: list[Sample]) -> Verification:
     """Pass if every sample is now uniform or changed; list the regions still holding old data."""
     old = {s.offset: s for s in before}
     unchanged = [
-        BadRegion(s.offset, SAMPLE_BYTES, "unchanged after purge")
+        BadRegion.because(s.offset, SAMPLE_BYTES, reason("region_unchanged"))
         for s in after
         if not s.uniform and s.offset in old and old[s.offset].sha256 == s.sha256
     ]
@@ -137,7 +138,7 @@ def purge_commands(option: MethodOption, dev: BlockDevice) -> list[list[str]]:
         "secure-discard": [["blkdiscard", "--secure", p]],
     }
     if option.name not in table:
-        raise ToolError(f"no Purge command for method {option.name!r}")
+        raise ToolError(reason("no_purge_command", method=option.name))
     return table[option.name]
 
 
@@ -152,22 +153,31 @@ def _sanitize_state(station: Station, dev: BlockDevice) -> tuple[float, str]:
 
 def _wait_for_sanitize(
     station: Station, dev: BlockDevice, on_progress: ProgressCallback | None
-) -> str:
-    """Poll the drive until its sanitize is done; return '' or why it failed."""
+) -> Reason | None:
+    """Poll the drive until its sanitize is done; return None, or why it failed."""
     start = time.monotonic()
     while True:
         try:
             fraction, state = _sanitize_state(station, dev)
         except (ParseError, ToolError) as exc:
-            return f"cannot read sanitize progress: {exc}"
+            return reason("sanitize_unreadable", error=str(exc))
         if on_progress:
             total = 1000
             on_progress(Progress("purge", int(fraction * total), total, time.monotonic() - start))
+        if state == "failed":
+            return reason("sanitize_failed")
         if state != "in progress":
-            return "" if state.startswith("completed") else f"sanitize {state}"
+            return None if state.startswith("completed") else reason("sanitize_ended", state=state)
         if not is_same_device_present(dev):
-            return "device disappeared during sanitize"
+            return reason("gone_sanitizing")
         time.sleep(POLL_S)
+
+
+def _failed(command_line: str, returncode: int, stderr: str) -> Reason:
+    """A tool's failure: its command line, exit code and own words (cut to 300 characters)."""
+    return reason(
+        "tool_failed", command=command_line, returncode=str(returncode), stderr=stderr.strip()[:300]
+    )
 
 
 def _tool(method: str) -> str:
@@ -187,41 +197,37 @@ def run_purge(
     """Run a Purge method, keep the tools' output as evidence, verify by sampled reads."""
     started = datetime.now(UTC)
     refs = list(evidence)
-    status, reason = Status.INCOMPLETE, ""
+    status, why = Status.INCOMPLETE, None
     verification = Verification("sampled read-back", "not run")
     try:
         offsets = sample_offsets(dev.size_bytes)
         before = read_samples(dev, offsets)
         if cancel is not None and cancel.is_set():
-            raise ToolError("cancelled by the technician before the drive started")
+            raise ToolError(reason("purge_cancelled"))
         # Once the drive has the command it cannot be stopped: cancellation ends here.
         for argv in purge_commands(option, dev):
             res = station.runner.run(argv, timeout=LONG_TIMEOUT_S)
             refs.append(station.keep(res))
             if res.returncode != 0:
-                raise ToolError(
-                    f"{res.command_line} failed ({res.returncode}): {res.stderr.strip()[:300]}"
-                )
+                raise ToolError(_failed(res.command_line, res.returncode, res.stderr))
         if "sanitize" in option.name:  # the drive works on after the command returns
             failure = _wait_for_sanitize(station, dev, on_progress)
             if failure:
                 raise ToolError(failure)
         if not is_same_device_present(dev):
-            raise ToolError("device disappeared during purge")
+            raise ToolError(reason("gone_purging"))
         verification = compare_samples(before, read_samples(dev, offsets))
         status = Status.PASSED if verification.result == "passed" else Status.FAILED
-        reason = (
-            ""
-            if status is Status.PASSED
-            else "sampled verification found data unchanged by the purge"
-        )
+        why = None if status is Status.PASSED else reason("purge_unchanged")
     except (ToolError, OSError) as exc:
-        reason = str(exc)
+        # The runner's and the kernel's own words have no code: they are passed on as said.
+        why = exc.reason if isinstance(exc, ToolError) else None
+        why = why or reason("message", text=str(exc))
         if option.name.startswith("ata-security"):
-            reason += f" (if the drive is now locked, its password is {ATA_TEMP_PASSWORD!r})"
+            why = reason("ata_password_hint", why, password=ATA_TEMP_PASSWORD)
     except Exception as exc:  # the edge of the job: a crash must still be recorded
         log.exception("purge of %s crashed", dev.path)
-        reason = f"crashed: {exc!r}"
+        why = reason("crashed", error=repr(exc))
     return WipeOutcome(
         device=dev,
         method=option.name,
@@ -237,7 +243,8 @@ def run_purge(
         tool_version=station.version_of(
             "hdparm" if option.name.startswith("ata") else option.name.split("-")[0]
         ),
-        reason=reason,
+        reason=str(why or ""),
+        why=why,
         hidden_areas=hidden_areas,
         evidence=tuple(refs),
     )

@@ -106,6 +106,23 @@ ENGLISH: dict[str, str] = {
     ),
     "crashed": "crashed: {error}",
     "message": "{text}",  # a message that has no code yet, passed on as it was said
+    # Why a Purge stopped or did not pass (station.purge); a tool's own words stay values.
+    "purge_cancelled": "cancelled by the technician before the drive started",
+    "no_purge_command": "no Purge command for method {method!r}",
+    "tool_failed": "{command} failed ({returncode}): {stderr}",
+    "sanitize_unreadable": "cannot read sanitize progress: {error}",
+    "sanitize_failed": "sanitize failed",
+    "sanitize_ended": "sanitize {state}",
+    "gone_sanitizing": "device disappeared during sanitize",
+    "gone_purging": "device disappeared during purge",
+    "purge_unchanged": "sampled verification found data unchanged by the purge",
+    "ata_password_hint": "{cause} (if the drive is now locked, its password is {password!r})",
+    # Regions that could not be written or read, or read back wrong (station.blockio).
+    "read_error": "read error: {error}",
+    "write_error": "write error: {error}",
+    "region_not_zero": "not zero",
+    "region_unchanged": "unchanged after purge",
+    "bad_region": "{cause} at byte {offset} (+{length})",
     # Grading and marking ready (station.grading).
     "cosmetic_worse": "cosmetic {grade} is worse than {limit}",
     "functional_faulty": "functional {grade} ({items} faulty)",

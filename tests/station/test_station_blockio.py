@@ -11,6 +11,7 @@ import pytest
 
 from station.blockio import Meter, Progress, _ZeroCheck, read_scan
 from station.hw.blockdev import read_block_device
+from station.reasons import reason
 from station.units import human_bytes, human_eta
 
 SIZE = 1 << 20
@@ -52,7 +53,7 @@ def test_read_scan_reports_every_non_zero_region_in_order_with_chunks_in_flight(
         os.close(fd)
     assert res.bytes_done == 8 << 20
     # A region runs from the first stray byte of a chunk to that chunk's end.
-    assert {r.kind for r in res.bad_regions} == {"not zero"}
+    assert {(r.kind, r.why) for r in res.bad_regions} == {("not zero", reason("region_not_zero"))}
     assert [(r.offset, r.length) for r in res.bad_regions] == [
         (chunk - 2, 2 + chunk),  # chunk 0's tail and chunk 1 (its first byte is stray), merged
         (2 * chunk + 10, chunk - 10),

@@ -8,6 +8,7 @@ would do (or, in the failing case, nothing); the station's own code runs for rea
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import struct
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import pytest
 from station.hw.runner import CommandResult
 from station.methods import MethodOption, nvme_options
 from station.purge import compare_samples, purge_commands, read_samples, run_purge, sample_offsets
+from station.reasons import reason
 from station.service import Station
 from station.wipe import BLKZEROOUT, Status
 
@@ -133,3 +135,87 @@ def test_ata_sanitize_status_lines():
     assert parse_sanitize_status(running) == (0.24, "in progress")
     assert parse_sanitize_status("    State:    SD0 Sanitize Idle\n")[1] == "completed"
     assert parse_sanitize_status("    State:    SD3 Sanitize Device Error\n")[1] == "failed"
+
+
+@pytest.mark.root
+def test_a_failing_erase_is_a_coded_reason_with_the_tools_words_kept_in_english(cfg, make_loop):
+    path = make_loop(16)
+    station = Station(cfg, runner=ScriptedDrive("/dev/other", erases=True))
+    outcome = run_purge(station, station.resolve(path), FORMAT_CRYPTO)
+    assert outcome.why == reason(
+        "tool_failed",
+        command=f"nvme format {path} --ses=2 --force",
+        returncode="1",
+        stderr="not scripted",
+    )
+    # The certificate and the records keep the English wording they always had.
+    assert outcome.reason == f"nvme format {path} --ses=2 --force failed (1): not scripted"
+
+
+@pytest.mark.root
+def test_a_failed_ata_erase_names_the_temporary_password_around_the_coded_cause(cfg, make_loop):
+    path = make_loop(16)
+    station = Station(cfg, runner=ScriptedDrive("/dev/other", erases=True))
+    option = MethodOption("ata-security-erase", "Purge", "ATA SECURITY ERASE UNIT")
+    outcome = run_purge(station, station.resolve(path), option)
+    assert outcome.status == Status.INCOMPLETE and outcome.why is not None
+    assert outcome.why.code == "ata_password_hint"
+    assert outcome.why.cause is not None and outcome.why.cause.code == "tool_failed"
+    assert outcome.reason == (
+        f"hdparm --user-master u --security-set-pass digibank-erase {path} failed (1): "
+        "not scripted (if the drive is now locked, its password is 'digibank-erase')"
+    )
+
+
+@pytest.mark.root
+def test_data_left_by_a_purge_is_a_coded_failure(cfg, make_loop):
+    path = make_loop(16)
+    _fill_random(path)
+    station = Station(cfg, runner=ScriptedDrive(path, erases=False))
+    outcome = run_purge(station, station.resolve(path), FORMAT_CRYPTO)
+    assert outcome.status == Status.FAILED and outcome.why == reason("purge_unchanged")
+    assert outcome.reason == "sampled verification found data unchanged by the purge"
+    region = outcome.verification.bad_regions[0]
+    assert (region.kind, region.why) == ("unchanged after purge", reason("region_unchanged"))
+
+
+class SanitizeLog:
+    """Answers ``nvme sanitize-log`` with one state (sstat) or with output that is not JSON."""
+
+    def __init__(self, sstat: int | None) -> None:
+        self.sstat = sstat
+
+    def run(self, argv: Sequence[str], *, timeout: float = 30) -> CommandResult:
+        out = "garbled" if self.sstat is None else json.dumps({"sprog": 0, "sstat": self.sstat})
+        return CommandResult(tuple(argv), 0, out, "")
+
+
+@pytest.mark.parametrize(
+    ("sstat", "code", "english"),
+    [
+        (1, None, ""),
+        (3, "sanitize_failed", "sanitize failed"),
+        (0, "sanitize_ended", "sanitize never sanitized"),
+        (5, "sanitize_ended", "sanitize unknown state 5"),
+        (None, "sanitize_unreadable", "cannot read sanitize progress: nvme sanitize-log output"),
+    ],
+)
+def test_how_a_sanitize_ended_is_a_coded_reason(cfg, sstat, code, english):
+    from station.hw.blockdev import BlockDevice
+    from station.purge import _wait_for_sanitize
+
+    dev = BlockDevice("nvme0n1", "/dev/nvme0n1", "259:0", 1 << 40, transport="nvme")
+    why = _wait_for_sanitize(Station(cfg, runner=SanitizeLog(sstat)), dev, None)
+    assert (why.code if why else None) == code
+    assert str(why or "").startswith(english)
+
+
+def test_an_unknown_purge_method_is_a_coded_tool_error():
+    from station.errors import ToolError
+    from station.hw.blockdev import BlockDevice
+
+    dev = BlockDevice("sda", "/dev/sda", "8:0", 1 << 40)
+    with pytest.raises(ToolError) as excinfo:
+        purge_commands(MethodOption("ata-unheard-of", "Purge", ""), dev)
+    assert excinfo.value.reason == reason("no_purge_command", method="ata-unheard-of")
+    assert str(excinfo.value) == "no Purge command for method 'ata-unheard-of'"
