@@ -33,7 +33,8 @@ class SurfaceScan:
     bytes_per_s: float
     bad_regions: tuple[BadRegion, ...] = ()
     completed: bool = True
-    reason: str = ""
+    reason: str = ""  # why it stopped early, in English (as records keep it)
+    why: Reason | None = None  # ``reason`` as a code, for words in the technician's language
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,36 @@ class DiskDiagnosis:
     smart: SmartSummary | None = None
     smart_error: str = ""
     surface: SurfaceScan | None = None
-    findings: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()  # what was found, as codes
     evidence: tuple[EvidenceRef, ...] = field(default_factory=tuple)
 
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """What was found, in English (as records and the server keep it)."""
+        return tuple(english(self.reasons))
+
+    @property
+    def smart_why(self) -> Reason | None:
+        """``smart_error`` as a reason (the tool's own words stay as they were said)."""
+        return reason("smart_unreadable", error=self.smart_error) if self.smart_error else None
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (also the job 'details' sent to the server)."""
-        data = asdict(self)
+        """Plain JSON-ready dict (also the job 'details' sent to the server): English only."""
+        # The findings in English where the record has always had them; no codes (``why``).
+        data = {
+            ("findings" if key == "reasons" else key): value
+            for key, value in asdict(self, dict_factory=_english_only).items()
+        }
+        data["findings"] = list(self.findings)
         data["device"].pop("udev", None)
         data["started_at"] = self.started_at.isoformat(timespec="seconds")
         data["ended_at"] = self.ended_at.isoformat(timespec="seconds")
         return data
+
+
+def _english_only(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A record's fields without the codes kept beside their English (``why``)."""
+    return {key: value for key, value in items if key != "why"}
 
 
 def surface_scan(
@@ -71,7 +92,7 @@ def surface_scan(
         )
     except Interrupted as exc:
         rate = meter.done / meter.elapsed if meter.elapsed > 0 else 0.0
-        return SurfaceScan(meter.done, dev.size_bytes, rate, (), False, str(exc))
+        return SurfaceScan(meter.done, dev.size_bytes, rate, (), False, str(exc.why), exc.why)
     finally:
         os.close(fd)
     return SurfaceScan(res.bytes_done, dev.size_bytes, res.bytes_per_s, res.bad_regions)
@@ -91,11 +112,11 @@ def diagnose_disk(
     summary: SmartSummary | None = None
     smart_error = ""
     evidence: list[EvidenceRef] = []
-    findings: list[str] = []
+    findings: list[Reason] = []
     try:
         summary, res = smart.read_smart(station.runner, dev.path)
         evidence.append(station.keep(res))
-        findings.extend(summary.reasons)
+        findings.extend(summary.why)
     except (ToolError, ParseError) as exc:
         smart_error = str(exc)
     scan: SurfaceScan | None = None
@@ -103,16 +124,15 @@ def diagnose_disk(
         try:
             scan = surface_scan(dev, cancel, on_progress)
         except OSError as exc:
-            scan = SurfaceScan(
-                0, dev.size_bytes, 0.0, (), False, f"cannot read {dev.path}: {exc.strerror}"
-            )
-        findings.extend(f"{r.kind} at byte {r.offset} (+{r.length})" for r in scan.bad_regions)
+            why = reason("scan_cannot_read", path=dev.path, error=str(exc.strerror))
+            scan = SurfaceScan(0, dev.size_bytes, 0.0, (), False, str(why), why)
+        findings.extend(r.finding() for r in scan.bad_regions)
     status = "passed"
     if (summary and summary.verdict == "failed") or (scan and scan.bad_regions):
         status = "failed"
     elif scan and not scan.completed:
         status = "incomplete"
-        findings.append(scan.reason)
+        findings.append(scan.why or reason("message", text=scan.reason))
     return DiskDiagnosis(
         device=dev,
         status=status,
@@ -121,7 +141,7 @@ def diagnose_disk(
         smart=summary,
         smart_error=smart_error,
         surface=scan,
-        findings=tuple(findings),
+        reasons=tuple(findings),
         evidence=tuple(evidence),
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from station.errors import ParseError
 from station.hw.runner import CommandResult, CommandRunner
+from station.reasons import Reason, english, reason
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class SmartSummary:
     """The SMART facts the station shows, grades on and sends to the server."""
 
     verdict: str  # passed | warning | failed | unknown
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # in English, as records keep them
     protocol: str = ""
     device_type: str = ""
     model: str = ""
@@ -44,6 +45,7 @@ class SmartSummary:
     smartctl_version: str = ""
     exit_status: int | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)
+    why: tuple[Reason, ...] = ()  # ``reasons`` as codes, for words in the technician's language
 
 
 def _attr_raw(data: dict[str, Any], attr_id: int) -> int | None:
@@ -62,30 +64,31 @@ def _attr_value(data: dict[str, Any], attr_id: int) -> int | None:
     return None
 
 
-def _verdict(s: dict[str, Any]) -> tuple[str, list[str]]:
-    reasons: list[str] = []
+def _verdict(s: dict[str, Any]) -> tuple[str, list[Reason]]:
+    reasons: list[Reason] = []
     if s["smart_passed"] is None:
-        return "unknown", ["no SMART health status"]
+        return "unknown", [reason("smart_no_status")]
     failed = not s["smart_passed"]
     if failed:
-        reasons.append("SMART overall health: FAILED")
+        reasons.append(reason("smart_failed"))
     if s["nvme_critical_warning"]:
         failed = True
-        reasons.append(f"NVMe critical warning {s['nvme_critical_warning']}")
-    checks = [
-        ("reallocated_sectors", "reallocated sectors"),
-        ("pending_sectors", "pending sectors"),
-        ("uncorrectable_sectors", "uncorrectable sectors"),
-        ("nvme_media_errors", "NVMe media errors"),
-        ("grown_defects", "grown defects"),
-    ]
-    for key, label in checks:
+        reasons.append(reason("nvme_critical_warning", value=str(s["nvme_critical_warning"])))
+    # Each counter's reason code is named after its field.
+    counters = (
+        "reallocated_sectors",
+        "pending_sectors",
+        "uncorrectable_sectors",
+        "nvme_media_errors",
+        "grown_defects",
+    )
+    for key in counters:
         if s[key]:
-            reasons.append(f"{label}: {s[key]}")
+            reasons.append(reason(key, count=str(s[key])))
     if (s["nvme_percentage_used"] or 0) >= NVME_WEAR_WARN_PCT:
-        reasons.append(f"NVMe wear {s['nvme_percentage_used']} % used")
+        reasons.append(reason("nvme_wear", percent=str(s["nvme_percentage_used"])))
     if s["ssd_life_left_pct"] is not None and s["ssd_life_left_pct"] <= SSD_LIFE_LEFT_WARN_PCT:
-        reasons.append(f"SSD life left {s['ssd_life_left_pct']} %")
+        reasons.append(reason("ssd_life_left", percent=str(s["ssd_life_left_pct"])))
     if failed:
         return "failed", reasons
     return ("warning" if reasons else "passed"), reasons
@@ -130,8 +133,8 @@ def parse_smartctl(text: str) -> SmartSummary:
         "exit_status": meta.get("exit_status"),
         "messages": tuple(m.get("string", "") for m in meta.get("messages", [])),
     }
-    verdict, reasons = _verdict(s)
-    return SmartSummary(verdict=verdict, reasons=tuple(reasons), **s)
+    verdict, why = _verdict(s)
+    return SmartSummary(verdict=verdict, reasons=tuple(english(why)), why=tuple(why), **s)
 
 
 def parse_scan(text: str) -> list[tuple[str, str]]:

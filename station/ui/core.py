@@ -341,7 +341,8 @@ class StationCore(App[int]):
                 self.send(rec, wipe_job(result))
         elif isinstance(result, DiskDiagnosis):
             rec.smart = result.smart.verdict if result.smart else rec.smart or "?"
-            detail = "; ".join(result.findings) or detail
+            found = [result.smart_why, *result.reasons] if result.smart_why else result.reasons
+            detail = "; ".join(map(self.say, found)) or detail
             self.send(rec, diagnostics_job(result))
         elif isinstance(result, TabletDiagnosis):
             bat = result.info.battery

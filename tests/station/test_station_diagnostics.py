@@ -6,14 +6,17 @@ import hashlib
 import json
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from station.blockio import Progress
-from station.diagnostics import diagnose_disk
+from station.blockio import BadRegion, Progress
+from station.diagnostics import DiskDiagnosis, SurfaceScan, diagnose_disk
 from station.evidence import EvidenceStore
+from station.hw.blockdev import BlockDevice
 from station.hw.runner import CommandResult, Recording, ReplayRunner
+from station.reasons import reason
 from station.service import Station
 
 
@@ -86,3 +89,50 @@ def test_evidence_is_content_addressed_and_read_only(tmp_path):
     os.chmod(ref.path, 0o644)
     Path(ref.path).write_text("edited")
     assert not EvidenceStore.is_intact(ref)
+
+
+RECORD_KEYS = [
+    "device", "status", "started_at", "ended_at", "smart", "smart_error", "surface", "findings",
+    "evidence",
+]  # fmt: skip
+
+
+@pytest.mark.root
+def test_findings_are_codes_and_the_record_keeps_them_in_english(cfg, make_loop, data_dir):
+    path = make_loop(64)
+    recording = Recording("smartctl/sata-hdd-reallocated-304-passed-st3500418as.json", 0)
+    runner = ReplayRunner(data_dir, {f"smartctl --json -a {path}": recording})
+    station = Station(cfg, runner=runner)
+    cancel = threading.Event()
+    diag = diagnose_disk(
+        station, station.resolve(path), cancel=cancel, on_progress=lambda p: cancel.set()
+    )
+    assert diag.status == "incomplete"
+    assert [r.code for r in diag.reasons] == ["reallocated_sectors", "cancelled"]
+    assert diag.surface is not None and diag.surface.why == reason("cancelled")
+    data = diag.to_dict()
+    assert list(data) == RECORD_KEYS
+    assert data["findings"] == ["reallocated sectors: 304", "cancelled by the technician"]
+    assert list(data["smart"]["reasons"]) == ["reallocated sectors: 304"]
+    assert data["surface"]["reason"] == "cancelled by the technician"
+    assert "why" not in data["smart"] and "why" not in data["surface"]
+
+
+def test_a_bad_region_is_a_finding_in_english_and_its_code_stays_out_of_the_record():
+    dev = BlockDevice("sdz", "/dev/sdz", "8:240", 2 << 20)
+    region = BadRegion.because(4096, 8192, reason("read_error", error="Input/output error"))
+    scan = SurfaceScan(2 << 20, 2 << 20, 1e6, (region,))
+    now = datetime.now(UTC)
+    diag = DiskDiagnosis(
+        dev, "failed", now, now, smart_error="smartctl is not installed", surface=scan,
+        reasons=(region.finding(),),
+    )  # fmt: skip
+    data = diag.to_dict()
+    assert list(data) == RECORD_KEYS
+    assert data["findings"] == ["read error: Input/output error at byte 4096 (+8192)"]
+    assert data["smart_error"] == "smartctl is not installed"
+    assert list(data["surface"]["bad_regions"]) == [
+        {"offset": 4096, "length": 8192, "kind": "read error: Input/output error"}
+    ]
+    assert diag.smart_why == reason("smart_unreadable", error="smartctl is not installed")
+    assert '"code"' not in json.dumps(data)

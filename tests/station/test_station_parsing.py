@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from station.errors import ParseError, RecordingMissing
@@ -46,6 +48,45 @@ def test_smartctl_json_is_summarised(data_dir, fixture, verdict, facts):
     assert summary.verdict == verdict, summary.reasons
     for key, value in facts.items():
         assert getattr(summary, key) == value, key
+
+
+@pytest.mark.parametrize(
+    ("fixture", "codes", "english"),
+    [
+        ("smartctl/sata-hdd-usb-jmicron-failing-reallocated.json",
+         ["smart_failed", "reallocated_sectors", "pending_sectors"],
+         ("SMART overall health: FAILED", "reallocated sectors: 1975", "pending sectors: 8")),
+        ("smartctl/nvme-critical-warning-16-failed-samsung-mzwll3t2hajq.json",
+         ["smart_failed", "nvme_critical_warning"],
+         ("SMART overall health: FAILED", "NVMe critical warning 16")),
+        ("smartctl/nvme-media-errors-samsung-970evo.json", ["nvme_media_errors"],
+         ("NVMe media errors: 7",)),
+        ("smartctl/scsi-hdd-grown-defects-260-seagate-st373453lc.json", ["grown_defects"],
+         ("grown defects: 260",)),
+        ("captured/smartctl-json-a-loop-device.json", ["smart_no_status"],
+         ("no SMART health status",)),
+    ],
+)  # fmt: skip
+def test_smart_findings_are_codes_with_their_english_kept_for_records(
+    data_dir, fixture, codes, english
+):
+    summary = smart.parse_smartctl(read(data_dir, fixture))
+    assert [r.code for r in summary.why] == codes
+    assert summary.reasons == english
+
+
+def test_wear_and_life_left_warnings_are_codes_too(data_dir):
+    worn = json.loads(read(data_dir, "smartctl/nvme-worn-75pct-used-intel-ssdpe2kx020t7.json"))
+    worn["nvme_smart_health_information_log"]["percentage_used"] = 85
+    summary = smart.parse_smartctl(json.dumps(worn))
+    assert [r.code for r in summary.why] == ["nvme_wear"]
+    assert summary.reasons == ("NVMe wear 85 % used",)
+    ssd = json.loads(read(data_dir, "smartctl/sata-ssd-kingston-a400-life-left-98.json"))
+    life = next(a for a in ssd["ata_smart_attributes"]["table"] if a["id"] == 231)
+    life["value"] = 7
+    summary = smart.parse_smartctl(json.dumps(ssd))
+    assert [r.code for r in summary.why] == ["ssd_life_left"]
+    assert summary.reasons == ("SSD life left 7 %",)
 
 
 def test_smartctl_scan_lists_devices(data_dir):
