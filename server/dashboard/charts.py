@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
@@ -99,7 +99,7 @@ def progress_bar(pct: float, label: str) -> Markup:
 
 
 def line_chart(
-    points: Sequence[tuple[datetime, float]],
+    points: Sequence[tuple[float, float]],
     title: str,
     fmt_date: Callable[[datetime], str],
     fmt_time: Callable[[datetime], str] | None = None,
@@ -107,7 +107,8 @@ def line_chart(
     y_min: float | None = None,
     y_max: float | None = None,
 ) -> Markup:
-    """A line over time with its range and first/last dates as text."""
+    """A line over time (points of Unix seconds and a value) with its range and first/last
+    dates as text."""
     w, h, left, bottom = 320, 140, 38, 22
     if not points:
         return Markup("")
@@ -117,8 +118,7 @@ def line_chart(
     if hi - lo < 1e-9:
         hi, lo = hi + 1, lo - 1
     shown = _thin(points, 400)
-    times = [at.timestamp() for at, _ in shown]
-    t0, t1 = times[0], times[-1]
+    t0, t1 = shown[0][0], shown[-1][0]
     dt = (t1 - t0) or 1.0
     if fmt_time is not None and dt < 2 * 86400:  # a short history: show the hours too
         fmt_date = fmt_time
@@ -128,12 +128,7 @@ def line_chart(
     # x = left + sx * (t - t0), y = 8 + sy * (hi - v), the scale worked out once per chart.
     sx, sy = 10 * plot_w / dt, 10 * plot_h / (hi - lo)
     x0, y0 = 10 * left + 0.5, 80 + sy * hi + 0.5  # +0.5: int() then rounds to nearest
-    path = " ".join(
-        [
-            f"{int(x0 + sx * (ts - t0))},{int(y0 - sy * v)}"
-            for ts, (_, v) in zip(times, shown, strict=True)
-        ]
-    )
+    path = " ".join([f"{int(x0 + sx * (ts - t0))},{int(y0 - sy * v)}" for ts, v in shown])
     last = values[-1]
     summary = f"{title}: {last:.0f} ({lo:.0f}–{hi:.0f})"
     return Markup(
@@ -142,14 +137,18 @@ def line_chart(
         f'<line x1="{left}" y1="{8 + plot_h}" x2="{w - 6}" y2="{8 + plot_h}" class="axis"/>'
         f'<text x="{left - 4}" y="14" text-anchor="end" class="small">{hi:.0f}</text>'
         f'<text x="{left - 4}" y="{8 + plot_h}" text-anchor="end" class="small">{lo:.0f}</text>'
-        f'<text x="{left}" y="{h - 4}" class="small">{escape(fmt_date(points[0][0]))}</text>'
+        f'<text x="{left}" y="{h - 4}" class="small">{escape(fmt_date(_utc(points[0][0])))}</text>'
         f'<text x="{w - 6}" y="{h - 4}" text-anchor="end" class="small">'
-        f"{escape(fmt_date(points[-1][0]))}</text>"
+        f"{escape(fmt_date(_utc(points[-1][0])))}</text>"
         f'<g transform="scale(0.1)"><polyline points="{path}" class="series"/></g></svg>'
     )
 
 
-def _thin(points: Sequence[tuple[datetime, float]], most: int) -> Sequence[tuple[datetime, float]]:
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _thin(points: Sequence[tuple[float, float]], most: int) -> Sequence[tuple[float, float]]:
     """At most `most` points, evenly picked, always keeping the last."""
     if len(points) <= most:
         return points

@@ -59,7 +59,8 @@ class DeviceView:
     device: DeviceFacts
     loan: CurrentLoan | None
     timeline: list[Entry]
-    series: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    # Per figure: (Unix seconds, value) points, oldest first.
+    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     open_flags: list[DeviceFlag] = field(default_factory=list)
 
 
@@ -122,19 +123,23 @@ def load(session: Session, device_id: int) -> DeviceView | None:
     return view
 
 
-def health_series(session: Session, device_id: int) -> dict[str, list[tuple[datetime, float]]]:
-    """The five plotted figures over time: daily roll-ups, then the latest raw reports."""
+def health_series(session: Session, device_id: int) -> dict[str, list[tuple[float, float]]]:
+    """The five plotted figures over time (Unix seconds): daily roll-ups, then the latest
+    raw reports."""
     raw = report_figures(session, device_id, RAW_POINTS)
     oldest_raw = raw[-1][0] if raw else None
     rows: list[Any] = []
     for day, *values in session.connection().execute(_DAILY, {"device_id": device_id}):
-        at = datetime.combine(day, time(12), tzinfo=UTC)
+        at = datetime.combine(day, time(12), tzinfo=UTC).timestamp()
         if oldest_raw is not None and at >= oldest_raw:
             break
         rows.append((at, *values))
     rows.extend(reversed(raw))
     # One pass per figure over the rows; a report lacking a fact (or holding text) skips it.
     return {
-        name: [(r[0], float(r[i])) for r in rows if isinstance(r[i], int | float)]
+        name: [(r[0], float(r[i])) for r in rows if type(r[i]) in _NUMBER]
         for i, name in enumerate(SERIES, start=1)
     }
+
+
+_NUMBER = (float, int)

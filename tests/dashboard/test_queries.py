@@ -135,7 +135,7 @@ def test_health_series_takes_the_worst_disk_and_hottest_sensor(session: Session)
     assert [v for _, v in series["disk_wear"]] == [12.0]
     assert [v for _, v in series["free_space"]] == [5.0]
     assert [v for _, v in series["temperature"]] == [88.5]
-    assert series["battery_health"][0][0] == reports[0].measured_at
+    assert series["battery_health"][0][0] == pytest.approx(reports[0].measured_at.timestamp())
 
 
 def test_device_view_reads_loan_timeline_and_open_flags(session: Session) -> None:
