@@ -70,7 +70,7 @@ class JobRunner:
         with self._lock:
             busy = [j for j in self._jobs.values() if j.device == device and not j.finished]
             if busy:
-                raise StationError(f"{device} already has a {busy[0].kind} job running")
+                raise StationError(reason("job_busy", device=device, kind=busy[0].kind))
             job_id = next(self._ids)
             snap = JobSnapshot(job_id, kind, device, "running", datetime.now(UTC))
             self._jobs[job_id] = snap

@@ -105,6 +105,7 @@ ENGLISH: dict[str, str] = {
         "restore the native size (hdparm -N p<native> / --dco-restore) and wipe again"
     ),
     "crashed": "crashed: {error}",
+    "job_busy": "{device} already has a {kind} job running",
     "message": "{text}",  # a message that has no code yet, passed on as it was said
     # Why a Purge stopped or did not pass (station.purge); a tool's own words stay values.
     "purge_cancelled": "cancelled by the technician before the drive started",

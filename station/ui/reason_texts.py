@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from station.errors import SafetyRefusal, StationError
 from station.reasons import ENGLISH, Reason, word
 from station.ui.i18n import TEXTS
 
@@ -104,6 +105,7 @@ DUTCH: dict[str, str] = {
         "--dco-restore) en wis opnieuw"
     ),
     "crashed": "vastgelopen: {error}",
+    "job_busy": "op {device} loopt al een taak ({kind})",
     "message": "{text}",
     "purge_cancelled": "geannuleerd door de technicus voor de schijf begon",
     "no_purge_command": "geen Purge-commando voor methode {method!r}",
@@ -151,8 +153,16 @@ DUTCH: dict[str, str] = {
 _TEMPLATES = {"nl": DUTCH, "en": ENGLISH}
 
 
-def say(language: str, why: Reason | str) -> str:
-    """A reason in ``language`` (Dutch by default); checklist items by their names there."""
+def say(language: str, why: Reason | str | Exception) -> str:
+    """A reason in ``language`` (Dutch by default); checklist items by their names there.
+
+    An error is worded by its code (a refusal: every reason); one without a code, or one
+    not the station's own (``OSError``...), is shown as it was said.
+    """
+    if isinstance(why, SafetyRefusal):
+        return "; ".join(say(language, r) for r in why.refusals)
+    if isinstance(why, Exception):
+        why = why.reason if isinstance(why, StationError) and why.reason else str(why)
     if isinstance(why, str):
         return why  # already worded (a text from the UI itself)
     table = TEXTS.get(language, TEXTS["nl"])

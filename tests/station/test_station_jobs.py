@@ -54,8 +54,9 @@ def test_one_job_per_device_and_crashes_end_incomplete():
         raise RuntimeError("boom")
 
     job = runner.submit("wipe", "sdx", blocked)
-    with pytest.raises(StationError, match="already has a wipe job"):
+    with pytest.raises(StationError, match="already has a wipe job") as busy:
         runner.submit("diagnostics", "sdx", blocked)
+    assert busy.value.reason == reason("job_busy", device="sdx", kind="wipe")  # the TUI words it
     gate.set()
     final = runner.wait(job, 10)
     assert final.state == "incomplete"
