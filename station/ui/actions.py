@@ -14,7 +14,7 @@ from typing import Any
 from textual import work
 
 from station import label
-from station.errors import SafetyRefusal, StationError, WipeError
+from station.errors import SafetyRefusal, StationError
 from station.grading import condition_record
 from station.hw.blockdev import BlockDevice
 from station.jobs import submit_diagnose, submit_wipe
@@ -76,7 +76,7 @@ class DeviceActions(TabletActions):
             caps = self.engine.capabilities(dev)
             refusals: list[Reason] = list(self.engine.refusals(dev))
         except StationError as exc:
-            self.post_message(LogLine(f"{dev.name}: {exc}", warn=True))
+            self.post_message(LogLine(f"{dev.name}: {self.say(exc)}", warn=True))
             return
         self.call_from_thread(self._open_wipe_dialog, key, dev, caps, refusals)
 
@@ -104,10 +104,8 @@ class DeviceActions(TabletActions):
             submit_wipe(self.jobs, self.engine, dev, request.method, request.confirm, rec.asset_tag)
         except SafetyRefusal as exc:
             self.refuse(rec, exc.refusals)
-        except WipeError as exc:
-            self.refuse(rec, [exc.reason or str(exc)])
         except StationError as exc:
-            self.refuse(rec, [str(exc)])
+            self.refuse(rec, [exc.reason or str(exc)])
 
     # -- diagnose --------------------------------------------------------------------------
     def action_diagnose(self) -> None:
@@ -125,7 +123,7 @@ class DeviceActions(TabletActions):
         try:
             submit_diagnose(self.jobs, self.engine, rec.disk)
         except StationError as exc:
-            self.refuse(rec, [str(exc)])
+            self.refuse(rec, [exc.reason or str(exc)])
 
     # -- cancel ----------------------------------------------------------------------------
     def action_cancel_job(self) -> None:
@@ -158,7 +156,7 @@ class DeviceActions(TabletActions):
             if request.asset_tag and not re.fullmatch(
                 r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", request.asset_tag
             ):
-                self.refuse(rec, [f"asset tag {request.asset_tag!r}: letters, digits, - _ . only"])
+                self.refuse(rec, [self.t("bad_tag", tag=request.asset_tag)])
                 return
             if request.asset_tag:
                 rec.asset_tag = request.asset_tag
@@ -257,7 +255,7 @@ class DeviceActions(TabletActions):
             png = label.qr_png(tag, folder / f"{tag}.png")
             pdf = label.label_pdf(tag, folder / f"{tag}.pdf", lines)
         except (StationError, OSError) as exc:
-            self.post_message(LogLine(f"{slot}: {exc}", warn=True))
+            self.post_message(LogLine(f"{slot}: {self.say(exc)}", warn=True))
             return
         self.post_message(LogLine(f"{slot}: {self.t('label_written')}: {png} {pdf}"))
 

@@ -87,8 +87,8 @@ class StationCore(App[int]):
         """Interface text in the current language."""
         return text(self.language, key, **values)
 
-    def say(self, why: Reason | str) -> str:
-        """An engine reason (a refusal, a blocker) in the current language."""
+    def say(self, why: Reason | str | Exception) -> str:
+        """An engine reason (a refusal, a blocker, an error's code) in the current language."""
         return say(self.language, why)
 
     # -- layout ----------------------------------------------------------------------------
@@ -158,7 +158,7 @@ class StationCore(App[int]):
                 self.post_message(DeviceEvent(event))
         except Exception as exc:  # the edge of the detection loop: show it, never crash the UI
             log.exception("device detection stopped")
-            self.post_message(LogLine(f"device detection stopped: {exc}", warn=True))
+            self.post_message(LogLine(f"{self.t('detection_stopped')}: {self.say(exc)}", True))
         finally:
             self.source.stop()
 
@@ -375,7 +375,7 @@ class StationCore(App[int]):
     def _outbox_done(self, slot: str, exc: Exception | None) -> None:
         if exc is not None:
             log.warning("%s: could not queue for the server: %s", slot, exc)
-            self.post_message(LogLine(f"{slot}: could not queue for the server: {exc}", True))
+            self.post_message(LogLine(f"{slot}: {self.t('not_queued')}: {self.say(exc)}", True))
             return
         if self.sync_worker is not None:
             self.sync_worker.wake()

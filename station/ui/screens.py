@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from station.errors import CertificateError
 from station.ui.i18n import text
+from station.ui.reason_texts import say
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ class CertificatesScreen(Screen[None]):
             verified = self.engine.verify_file(path)
         except CertificateError as exc:
             log.warning("certificate %s does not verify: %s", path, exc)
-            return ["?", "?", "?", f"{text(self.language, 'invalid')}: {exc}", path.name]
+            why = say(self.language, exc)
+            return ["?", "?", "?", f"{text(self.language, 'invalid')}: {why}", path.name]
         body = verified.body
         media = body.get("media", {})
         san = body.get("sanitization", {})

@@ -59,7 +59,7 @@ class TabletActions(StationCore):
         try:
             self.jobs.submit("diagnostics", tablet.usb_path, body)
         except StationError as exc:
-            self.write_log(f"{rec.slot}: {exc}", warn=True)
+            self.write_log(f"{rec.slot}: {self.say(exc)}", warn=True)
 
     def reset_tablet(self, rec: DeviceRecord, tablet: UsbTablet) -> None:
         """Check (adb) off the UI thread, then guide the reset."""
@@ -79,7 +79,7 @@ class TabletActions(StationCore):
             else:
                 info, steps = apple_info(tablet), APPLE_STEPS
         except StationError as exc:
-            self.post_message(LogLine(f"{tablet.serial}: {exc}", warn=True))
+            self.post_message(LogLine(f"{tablet.serial}: {self.say(exc)}", warn=True))
             return
         self.call_from_thread(self._open_reset, key, info, refusals, steps, evidence)
 
@@ -125,7 +125,7 @@ class TabletActions(StationCore):
                 asset_tag=asset_tag,
             )
         except (StationError, OSError) as exc:
-            self.post_message(LogLine(f"{info.serial}: {exc}", warn=True))
+            self.post_message(LogLine(f"{info.serial}: {self.say(exc)}", warn=True))
             return
         self.call_from_thread(self._reset_recorded, key, report)
 
