@@ -110,12 +110,34 @@ def parse_battery(text: str) -> BatteryState:
     )
 
 
+_DF_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# The oldest toolbox df: "/data: 3864064K total, 1282880K used, 2581184K available (...)".
+_DF_OLDEST = re.compile(r"(\d+)K total, \d+K used, (\d+)K available")
+
+
+def _df_size(field: str) -> int | None:
+    """Bytes of a df size: 1K blocks ("24328832") or a toolbox size with a unit ("3G", "9.8G")."""
+    if field.isdigit():
+        return int(field) * 1024
+    unit = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT])", field)
+    return round(float(unit[1]) * _DF_UNITS[unit[2]]) if unit else None
+
+
 def parse_df(text: str) -> tuple[int, int]:
-    """Parse ``adb shell df /data`` (1K blocks): (total bytes, free bytes)."""
+    """Parse ``adb shell df /data``: (total bytes, free bytes).
+
+    toybox df (Android 7 and later) prints 1K blocks. The toolbox df of older Android prints
+    "Size Used Free Blksize" with each size cut to a K/M/G unit ("3G", later "9.8G"), so its
+    figures are approximate; the oldest prints one "K total, K used, K available" line.
+    """
+    if oldest := _DF_OLDEST.search(text):
+        return int(oldest[1]) * 1024, int(oldest[2]) * 1024
     for line in text.splitlines()[1:]:
         parts = line.split()
-        if len(parts) >= 4 and parts[1].isdigit() and parts[3].isdigit():
-            return int(parts[1]) * 1024, int(parts[3]) * 1024
+        if len(parts) >= 4:
+            total, free = _df_size(parts[1]), _df_size(parts[3])
+            if total is not None and free is not None:
+                return total, free
     raise ParseError("df output has no size line")
 
 

@@ -1,8 +1,10 @@
 """Android tablets over adb: parsing, the factory-reset-protection check, the recorded reset.
 
-No permissively licensed real capture of adb output exists (tests/data/station/SOURCES.md,
-"Gaps"); the inputs below are format examples following AOSP's dumpsys/getprop output,
-not captures. Replace them with real captures when a tablet is at hand.
+The inputs below are HAND-WRITTEN format examples following AOSP's dumpsys/getprop output,
+not captures. Real recorded ``adb devices -l``, ``dumpsys battery`` and ``df`` output is tested in
+test_station_adb_captures.py; for ``getprop`` and ``dumpsys account`` no licensed real capture
+was found (tests/data/station/SOURCES.md, "Gaps"), so GETPROP and ACCOUNTS here are still the
+only inputs of those parsers. Replace them with real captures when a tablet is at hand.
 """
 
 from __future__ import annotations
