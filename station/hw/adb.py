@@ -33,7 +33,7 @@ class AdbDevice:
     """One line of ``adb devices -l``."""
 
     serial: str
-    state: str  # device | unauthorized | offline | recovery | sideload
+    state: str  # device | unauthorized | offline | no permissions | recovery | sideload ...
     model: str = ""
     usb: str = ""
 
@@ -72,6 +72,11 @@ def parse_devices(text: str) -> list[AdbDevice]:
         parts = line.split()
         if len(parts) < 2:
             continue
+        if parts[1:3] == ["no", "permissions"]:
+            # "no permissions (user in plugdev group; are your udev rules wrong?); see [...]":
+            # a state of two words, then adb's advice, which holds no details to read.
+            devices.append(AdbDevice(parts[0], "no permissions"))
+            continue
         extra = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
         devices.append(
             AdbDevice(
@@ -88,7 +93,8 @@ def parse_getprop(text: str) -> dict[str, str]:
 
 def parse_battery(text: str) -> BatteryState:
     """Parse ``adb shell dumpsys battery``; raise ParseError if it has no level."""
-    values = dict(re.findall(r"^\s*([A-Za-z][A-Za-z ]*?):\s*(\S.*?)\s*$", text, re.M))
+    # Within one line only: an empty value ("LLB MAN: " on Samsung) must not take the next.
+    values = dict(re.findall(r"^[ \t]*([A-Za-z][A-Za-z ]*?):[ \t]*(\S.*?)[ \t]*$", text, re.M))
 
     def num(key: str) -> int | None:
         raw = values.get(key)

@@ -17,6 +17,7 @@ import pytest
 
 from station.errors import ParseError
 from station.hw.adb import (
+    AdbDevice,
     parse_account_types,
     parse_battery,
     parse_devices,
@@ -84,6 +85,19 @@ def test_adb_outputs_are_parsed():
     }
     with pytest.raises(ParseError):
         parse_battery("error: device offline")
+
+
+def test_no_permissions_is_one_state_and_empty_battery_values_stay_empty():
+    # Hand-written after adb's and Samsung's formats (see the module docstring).
+    line = (
+        "0123456789ABCDEF\tno permissions (user in plugdev group; are your udev rules wrong?);"
+        " see [http://developer.android.com/tools/device.html]\n"
+    )
+    assert parse_devices("List of devices attached\n" + line) == [
+        AdbDevice("0123456789ABCDEF", "no permissions")
+    ]
+    bat = parse_battery("  level: 55\n  LLB MAN: \n  health: 3\n")
+    assert (bat.level_pct, bat.health) == (55, "overheat")  # the empty value took nothing
 
 
 def test_account_names_never_reach_the_evidence():
