@@ -15,6 +15,7 @@ from station.evidence import EvidenceRef
 from station.hw import smart
 from station.hw.adb import GOOGLE_ACCOUNT_TYPE, Adb, TabletInfo
 from station.hw.blockdev import BlockDevice, is_same_device_present
+from station.hw.ios import Ios, IpadInfo
 from station.hw.smart import SmartSummary
 from station.reasons import Reason, english, reason
 
@@ -146,8 +147,30 @@ def diagnose_disk(
     )
 
 
+class _TabletFindings:
+    """What a tablet diagnosis found, in English, and its plain record."""
+
+    reasons: tuple[Reason, ...]
+    started_at: datetime
+    ended_at: datetime
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """What needs attention, in English (as records and the server keep it)."""
+        return tuple(english(self.reasons))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        data = asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
+        del data["reasons"]
+        data["findings"] = list(self.findings)
+        data["started_at"] = self.started_at.isoformat(timespec="seconds")
+        data["ended_at"] = self.ended_at.isoformat(timespec="seconds")
+        return data
+
+
 @dataclass(frozen=True)
-class TabletDiagnosis:
+class TabletDiagnosis(_TabletFindings):
     """What adb says about a tablet, and what needs attention before it can be lent."""
 
     info: TabletInfo
@@ -157,20 +180,20 @@ class TabletDiagnosis:
     started_at: datetime
     ended_at: datetime
     evidence: tuple[EvidenceRef, ...] = ()
+    method = "adb (getprop, dumpsys battery, df, accounts)"
 
-    @property
-    def findings(self) -> tuple[str, ...]:
-        """What needs attention, in English (as records and the server keep it)."""
-        return tuple(english(self.reasons))
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        data = asdict(self)
-        del data["reasons"]
-        data["findings"] = list(self.findings)
-        data["started_at"] = self.started_at.isoformat(timespec="seconds")
-        data["ended_at"] = self.ended_at.isoformat(timespec="seconds")
-        return data
+@dataclass(frozen=True)
+class IpadDiagnosis(_TabletFindings):
+    """What pymobiledevice3 says about an iPad, and what needs attention before it can be lent."""
+
+    info: IpadInfo
+    status: str  # passed | failed
+    reasons: tuple[Reason, ...]
+    started_at: datetime
+    ended_at: datetime
+    evidence: tuple[EvidenceRef, ...] = ()
+    method = "pymobiledevice3 (lockdown info, Find My, battery, disk usage)"
 
 
 def diagnose_tablet(station: Station, serial: str) -> TabletDiagnosis:
@@ -195,6 +218,38 @@ def diagnose_tablet(station: Station, serial: str) -> TabletDiagnosis:
         info=info,
         status="failed" if failed else "passed",
         account_types=types,
+        reasons=tuple(findings),
+        started_at=started,
+        ended_at=datetime.now(UTC),
+        evidence=evidence,
+    )
+
+
+# Below this share of its design capacity a battery is worn out (Apple's own service mark).
+IPAD_BATTERY_WORN_PCT = 80.0
+
+
+def diagnose_ipad(station: Station, usb_serial: str) -> IpadDiagnosis:
+    """Identity, Find My, battery and storage of an iPad over pymobiledevice3."""
+    started = datetime.now(UTC)
+    ios = Ios(station.runner)
+    info, outputs = ios.info(ios.find(usb_serial).udid)
+    evidence = tuple(station.keep(r) for r in outputs)
+    findings: list[Reason] = []
+    failed = False
+    bat = info.battery
+    if bat is None:
+        findings.append(reason("battery_state_unknown"))
+    elif bat.health_pct is not None and bat.health_pct < IPAD_BATTERY_WORN_PCT:
+        failed = True
+        findings.append(reason("battery_worn", percent=f"{bat.health_pct:g}"))
+    if info.find_my == "on":
+        findings.append(reason("find_my_on"))
+    elif info.find_my == "unknown":
+        findings.append(reason("find_my_unknown"))
+    return IpadDiagnosis(
+        info=info,
+        status="failed" if failed else "passed",
         reasons=tuple(findings),
         started_at=started,
         ended_at=datetime.now(UTC),

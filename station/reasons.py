@@ -69,6 +69,24 @@ ENGLISH: dict[str, str] = {
         "a Google account is signed in: remove it first (Settings > Accounts > Google > "
         "Remove account), or the tablet locks itself after the reset (factory reset protection)"
     ),
+    # iPads over pymobiledevice3 (station.hw.ios, station.tablets).
+    "ipad_no_tool": "pymobiledevice3 is not installed: the iPad gets the guided manual procedure",
+    "ipad_not_seen": (
+        "the iPad {serial} is not listed by usbmuxd: check the cable and that usbmuxd is running"
+    ),
+    "ipad_not_trusted": (
+        "the iPad {serial} does not trust this station: unlock it, tap 'Trust' and enter its "
+        "passcode, then try again"
+    ),
+    "ipad_no_answer": "{command} did not answer: {error}",
+    "find_my_on": (
+        "Find My is on (Activation Lock): sign out of the Apple ID first (Settings > [name] > "
+        "Sign Out, with its password), or the iPad stays locked to that account after the erase"
+    ),
+    "find_my_unknown": (
+        "the iPad does not say whether Find My is off: use the guided procedure (sign out of "
+        "the Apple ID first)"
+    ),
     # The guided reset's steps (station.tablets).
     "step_android_accounts": "Remove every account (Settings > Accounts) and any screen lock.",
     "step_android_erase": (
@@ -84,10 +102,15 @@ ENGLISH: dict[str, str] = {
         "Settings > General > Transfer or Reset iPad > Erase All Content and Settings."
     ),
     "step_apple_hello": "Wait for the restart; confirm the 'Hello' setup screen is shown.",
+    "step_ipad_station_erase": (
+        "Keep the iPad connected and unlocked: the station asks it to erase all content and "
+        "settings (its own cryptographic erase)."
+    ),
     "reset_not_confirmed": "the technician did not confirm the reset",
     # Tablet diagnosis findings (station.diagnostics).
     "battery_state_unknown": "battery state unknown",
     "battery_health": "battery health: {health}",
+    "battery_worn": "battery holds {percent} % of its design capacity",
     # Why a Clear wipe stopped or did not pass (station.wipe, station.blockio).
     "open_busy": "{path} is busy (mounted, in use, or being wiped)",
     "open_failed": "cannot open {path}: {error}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from station.diagnostics import DiskDiagnosis, TabletDiagnosis
+    from station.diagnostics import DiskDiagnosis, IpadDiagnosis, TabletDiagnosis
     from station.service import WipeReport
 
 
@@ -57,9 +57,9 @@ def diagnostics_job(diag: DiskDiagnosis) -> dict[str, Any]:
     }
 
 
-def tablet_diagnostics_job(diag: TabletDiagnosis) -> dict[str, Any]:
-    """The job record for a tablet diagnosis over adb: its facts (model, serial, Android
-    version, battery, storage) become condition facts on the server, like a disk's SMART."""
+def tablet_diagnostics_job(diag: TabletDiagnosis | IpadDiagnosis) -> dict[str, Any]:
+    """The job record for a tablet diagnosis (adb or pymobiledevice3): its facts (model, serial,
+    OS version, battery, storage) become condition facts on the server, like a disk's SMART."""
     details = diag.to_dict()
     details["evidence"] = [
         {"sha256": e.sha256, "tool": e.tool, "command": e.command} for e in diag.evidence
@@ -69,6 +69,6 @@ def tablet_diagnostics_job(diag: TabletDiagnosis) -> dict[str, Any]:
         "status": diag.status,
         "started_at": _iso(diag.started_at),
         "ended_at": _iso(diag.ended_at),
-        "method": "adb (getprop, dumpsys battery, df, accounts)",
+        "method": diag.method,
         "details": details,
     }

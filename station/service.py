@@ -26,7 +26,7 @@ from station.sync import Outbox, ServerSync
 from station.wipe import WipeOutcome, run_clear
 
 if TYPE_CHECKING:
-    from station.diagnostics import DiskDiagnosis, TabletDiagnosis
+    from station.diagnostics import DiskDiagnosis, IpadDiagnosis, TabletDiagnosis
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ _VERSION_FLAGS = {
     "hdparm": ["hdparm", "-V"],
     "nvme": ["nvme", "version"],
     "blkdiscard": ["blkdiscard", "--version"],
+    "pymobiledevice3": ["pymobiledevice3", "version"],  # prints the bare version (11.45.0)
 }
 
 
@@ -194,6 +195,14 @@ class Station:
 
         diag = diagnose_tablet(self, serial)
         self.results.save("diagnostics", serial, diag.to_dict())
+        return diag
+
+    def diagnose_ipad(self, usb_serial: str) -> IpadDiagnosis:
+        """Diagnose an iPad over pymobiledevice3 and keep the result (pointing to its evidence)."""
+        from station.diagnostics import diagnose_ipad
+
+        diag = diagnose_ipad(self, usb_serial)
+        self.results.save("diagnostics", diag.info.serial or usb_serial, diag.to_dict())
         return diag
 
     def queue_job(self, device_ref: str, job: dict[str, Any]) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import shlex
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,17 @@ from station.errors import RecordingMissing, ToolError
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
+# Where tools are looked for: the system's, then pip's (/usr/local) and the station's own
+# environment last (optional tools such as pymobiledevice3 are installed there with pip).
+SEARCH_PATH = ":".join(
+    ("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin",
+     str(Path(sys.executable).parent))
+)  # fmt: skip
+
+
+def installed(tool: str) -> bool:
+    """Whether ``tool`` is on the runner's search path."""
+    return shutil.which(tool, path=SEARCH_PATH) is not None
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,7 @@ class SubprocessRunner:
                 errors="replace",
                 timeout=timeout,
                 check=False,
-                env={"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                env={"LC_ALL": "C", "PATH": SEARCH_PATH},
             )
         except FileNotFoundError as exc:
             raise ToolError(f"{args[0]} is not installed") from exc

@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from station.hw.runner import installed
+
 log = logging.getLogger(__name__)
 
 SYS_USB = Path("/sys/bus/usb/devices")
@@ -50,9 +52,8 @@ def _has_adb_interface(sysdir: Path) -> bool:
 
 
 def _apple_procedure() -> str:
-    try:
-        import pymobiledevice3  # noqa: F401  (optional: only its presence matters here)
-    except ImportError:
+    # The station runs pymobiledevice3's command line (station.hw.ios); it is optional.
+    if not installed("pymobiledevice3"):
         return "needs manual procedure (pymobiledevice3 not installed)"
     return "pymobiledevice3"
 

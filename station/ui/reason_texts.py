@@ -66,6 +66,27 @@ DUTCH: dict[str, str] = {
         "Google > Account verwijderen), anders vergrendelt de tablet zich na de reset "
         "(bescherming bij fabrieksreset)"
     ),
+    "ipad_no_tool": (
+        "pymobiledevice3 is niet geïnstalleerd: de iPad krijgt de begeleide handmatige procedure"
+    ),
+    "ipad_not_seen": (
+        "de iPad {serial} staat niet in de lijst van usbmuxd: controleer de kabel en of usbmuxd "
+        "draait"
+    ),
+    "ipad_not_trusted": (
+        "de iPad {serial} vertrouwt dit station niet: ontgrendel hem, tik op 'Vertrouw' en voer "
+        "de toegangscode in, en probeer opnieuw"
+    ),
+    "ipad_no_answer": "{command} gaf geen antwoord: {error}",
+    "find_my_on": (
+        "Zoek mijn staat aan (Activeringsslot): meld eerst af bij de Apple ID (Instellingen > "
+        "[naam] > Log uit, met het wachtwoord), anders blijft de iPad na het wissen aan dat "
+        "account vergrendeld"
+    ),
+    "find_my_unknown": (
+        "de iPad zegt niet of Zoek mijn uit staat: volg de begeleide procedure (meld eerst af "
+        "bij de Apple ID)"
+    ),
     "step_android_accounts": (
         "Verwijder elk account (Instellingen > Accounts) en elke schermvergrendeling."
     ),
@@ -85,9 +106,14 @@ DUTCH: dict[str, str] = {
         "instellingen."
     ),
     "step_apple_hello": "Wacht op de herstart; controleer dat het scherm 'Hallo' verschijnt.",
+    "step_ipad_station_erase": (
+        "Houd de iPad aangesloten en ontgrendeld: het station vraagt hem alle inhoud en "
+        "instellingen te wissen (zijn eigen cryptografische wissing)."
+    ),
     "reset_not_confirmed": "de technicus heeft de reset niet bevestigd",
     "battery_state_unknown": "batterijtoestand onbekend",
     "battery_health": "batterijgezondheid: {health}",
+    "battery_worn": "de batterij houdt nog {percent} % van haar oorspronkelijke capaciteit",
     "open_busy": "{path} is bezet (gekoppeld, in gebruik of al aan het wissen)",
     "open_failed": "{path} kan niet geopend worden: {error}",
     "cancelled": "geannuleerd door de technicus",
