@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Header, Log
 from textual.worker import get_current_worker
 
-from station.diagnostics import DiskDiagnosis, TabletDiagnosis
+from station.diagnostics import DiskDiagnosis, IpadDiagnosis, TabletDiagnosis
 from station.errors import ParseError, ToolError
 from station.grading import LendableRule
 from station.history import load_history
@@ -42,6 +42,7 @@ from station.ui.messages import DeviceEvent, DeviceFacts, JobChanged, LogLine
 from station.ui.model import SERVER_FACTS, DeviceRecord, LookupOrder, disk_key, slot_of, tablet_key
 from station.ui.outbox import OutboxWriter
 from station.ui.reason_texts import say
+from station.ui.tablet import tablet_detail
 from station.ui.widgets import DetailLine, DeviceTable, KeyBar
 
 log = logging.getLogger(__name__)
@@ -344,15 +345,9 @@ class StationCore(App[int]):
             found = [result.smart_why, *result.reasons] if result.smart_why else result.reasons
             detail = "; ".join(map(self.say, found)) or detail
             self.send(rec, diagnostics_job(result))
-        elif isinstance(result, TabletDiagnosis):
-            bat = result.info.battery
-            rec.smart = f"{bat.level_pct}% {bat.health}" if bat else "?"
-            rec.battery_cycles = bat.cycle_count if bat else None
-            info = result.info
-            detail = (
-                f"{info.manufacturer} {info.model}, Android {info.android_version}; "
-                + "; ".join(map(self.say, result.reasons))
-            ).rstrip("; ")
+        elif isinstance(result, TabletDiagnosis | IpadDiagnosis):
+            rec.smart, rec.battery_cycles, health, detail = tablet_detail(result, self.say)
+            rec.battery_health_pct = health if health is not None else rec.battery_health_pct
             self.send(rec, tablet_diagnostics_job(result))
         return detail
 
