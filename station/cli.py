@@ -12,17 +12,20 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station import keys
 from station.blockio import Progress
 from station.cli_grade import add_commands as add_grade_commands
 from station.config import load_config
-from station.errors import DeviceError, SafetyRefusal, StationError
+from station.errors import DeviceError, SafetyRefusal, StationError, ToolError
 from station.reasons import english
 from station.records import diagnostics_job, tablet_diagnostics_job, wipe_job
 from station.service import Station
 from station.units import human_bytes, human_eta
+
+if TYPE_CHECKING:
+    from station.diagnostics import IpadDiagnosis, TabletDiagnosis
 
 log = logging.getLogger(__name__)
 
@@ -206,22 +209,43 @@ def cmd_pubkey(station: Station, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
-    """Diagnose a disk (SMART, full-surface read scan) or an Android tablet (by adb serial)."""
+def diagnose_named_tablet(station: Station, name: str) -> TabletDiagnosis | IpadDiagnosis | None:
+    """Diagnose the tablet ``name`` names: an adb serial, or an iPad's USB serial or UDID
+    (through pymobiledevice3); None when neither tool knows it (or neither is installed)."""
     from station.hw.adb import Adb
+    from station.hw.ios import Ios, IosError, same_device
 
+    try:
+        if name in {d.serial for d in Adb(station.runner).devices()}:
+            return station.diagnose_tablet(name)
+    except ToolError as exc:
+        log.info("no adb answer: %s", exc)
+    try:
+        ipads = Ios(station.runner).devices()
+    except IosError as exc:
+        log.info("no pymobiledevice3 answer: %s", exc)
+        return None
+    if any(same_device(name, d.udid) for d in ipads):
+        return station.diagnose_ipad(name)
+    return None
+
+
+def cmd_diagnose(station: Station, args: argparse.Namespace) -> int:
+    """Diagnose a disk (SMART, full-surface read scan), an Android tablet (by adb serial) or an
+    iPad (by USB serial or UDID)."""
     try:
         dev = station.resolve(args.device)
     except DeviceError:
-        # Not a disk: maybe an Android tablet's adb serial (never for a /dev path).
-        if args.device.startswith("/dev/") or args.device not in {
-            d.serial for d in Adb(station.runner).devices()
-        }:
+        # Not a disk: maybe a tablet (never for a /dev path).
+        tablet = (
+            None if args.device.startswith("/dev/") else diagnose_named_tablet(station, args.device)
+        )
+        if tablet is None:
             raise
-        tablet = station.diagnose_tablet(args.device)
         print(json.dumps(tablet.to_dict(), indent=2))
-        # A tablet's adb serial is its own serial, the server's key for it.
-        _send(station, args.device_ref or args.device, tablet_diagnostics_job(tablet))
+        # The tablet's own serial (adb's, or the iPad's SerialNumber) is the server's key for it.
+        ref = args.device_ref or tablet.info.serial or args.device
+        _send(station, ref, tablet_diagnostics_job(tablet))
         return EXIT_OK if tablet.status == "passed" else EXIT_FAILED
     result = station.diagnose(dev, surface_scan=not args.no_scan, on_progress=StderrProgress())
     print(json.dumps(result.to_dict(), indent=2))
@@ -250,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list attached devices")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
-    p = sub.add_parser("diagnose", help="SMART summary and full-surface read scan")
+    p = sub.add_parser(
+        "diagnose", help="SMART and full-surface read scan; a tablet by adb serial or iPad UDID"
+    )
     p.add_argument("device")
     p.add_argument("--no-scan", action="store_true", help="skip the full-surface read scan")
     p.add_argument(

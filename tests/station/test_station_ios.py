@@ -267,3 +267,18 @@ def test_without_pymobiledevice3_or_trust_the_station_says_what_to_do(
     assert missing.reasons == (reason("ipad_no_tool"),)
     waiting = check_ipad_reset(Station(cfg, runner=Unanswered(data_dir, False)), UDID)
     assert not waiting.allowed and waiting.reasons == (reason("ipad_not_trusted", serial=UDID),)
+
+
+def test_cli_diagnoses_an_ipad_named_by_its_udid(cfg: StationConfig, data_dir: Path) -> None:
+    from station.cli import diagnose_named_tablet
+    from station.diagnostics import IpadDiagnosis
+    from station.records import tablet_diagnostics_job
+
+    station = Station(cfg, runner=ReplayRunner(data_dir, recordings(cfg, FIND_MY_OFF)))
+    # adb has no recording here (as if not installed): the iPad is still found.
+    diag = diagnose_named_tablet(station, UDID.upper())
+    assert isinstance(diag, IpadDiagnosis) and diag.info.find_my == "off"
+    job = tablet_diagnostics_job(diag)
+    assert job["method"].startswith("pymobiledevice3") and job["details"]["findings"] == []
+    assert job["details"]["info"]["battery"]["cycle_count"] == 412
+    assert diagnose_named_tablet(station, "R52N10ABCDE") is None
