@@ -11,6 +11,7 @@ from typing import Any
 from station import grading
 from station.errors import StationError
 from station.label import label_pdf, qr_png
+from station.printing import PrintError
 from station.reasons import english
 
 
@@ -92,12 +93,25 @@ def cmd_ready(station: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_label(station: Any, args: argparse.Namespace) -> int:
-    """Write the asset tag label as PNG and PDF."""
+    """Write the asset tag label as PNG and PDF; send the PDF to ``label_printer`` if set.
+
+    stdout holds the two paths; what the printer did goes to stderr. Exit 1 if the
+    printer did not take the label (the files are written all the same).
+    """
     out = Path(args.out) if args.out else station.cfg.data_dir / "labels"
     png = qr_png(args.asset_tag, out / f"{args.asset_tag}.png")
     pdf = label_pdf(args.asset_tag, out / f"{args.asset_tag}.pdf", tuple(args.line or ()))
     print(png)
-    print(pdf)
+    print(pdf, flush=True)
+    if args.no_print:
+        return 0
+    try:
+        job = station.print_label(pdf)
+    except PrintError as exc:
+        print(f"error: label not printed: {exc}", file=sys.stderr)
+        return 1
+    if job is not None:
+        print(job, file=sys.stderr)
     return 0
 
 
@@ -118,8 +132,14 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("ready", help="mark a device ready (graded lendable, wipes verified)")
     p.add_argument("--asset-tag", required=True)
     p.set_defaults(func=cmd_ready)
-    p = sub.add_parser("label", help="print the asset tag label (QR code) as PNG and PDF")
+    p = sub.add_parser(
+        "label",
+        help="write the asset tag label (QR code) as PNG and PDF; print it on label_printer",
+    )
     p.add_argument("asset_tag")
     p.add_argument("--out", default="", help="folder (default: <data_dir>/labels)")
     p.add_argument("--line", action="append", help="a text line under the tag (up to 3)")
+    p.add_argument(
+        "--no-print", action="store_true", help="only write the files, even with label_printer"
+    )
     p.set_defaults(func=cmd_label)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import socket
 import tomllib
 from collections.abc import Mapping
@@ -39,6 +41,15 @@ class StationConfig:
     destination: str = "reuse (refurbished for lending)"
     #: Seconds between attempts to send the offline queue.
     sync_interval_s: float = 30.0
+    #: CUPS queue the label PDF is sent to with ``lp -d`` (``lpstat -e`` lists them);
+    #: empty = labels are only written as files.
+    label_printer: str = ""
+    #: CUPS job options for labels, each passed as ``lp -o``, space-separated, e.g.
+    #: ``media=Custom.62x29mm fit-to-page`` (``lpoptions -p QUEUE -l`` lists a queue's).
+    label_printer_options: str = ""
+    #: Absolute folders (colon-separated) searched for the station's tools before the system's,
+    #: e.g. ``/opt/cups/bin``; empty = the system's folders only.
+    tool_path: str = ""
 
     @property
     def key_dir(self) -> Path:
@@ -59,6 +70,30 @@ class StationConfig:
     def queue_dir(self) -> Path:
         """Folder of the ordered offline queue to the server."""
         return self.data_dir / "queue"
+
+    @property
+    def label_options(self) -> tuple[str, ...]:
+        """The label printer's CUPS job options, one ``name=value`` (or ``name``) each."""
+        return tuple(shlex.split(self.label_printer_options))
+
+
+# A CUPS queue name: printable, no space, '/', '#' or quote (CUPS refuses them); no leading '-'.
+_QUEUE_RE = re.compile(r"^[^\s/#'\"\\-][^\s/#'\"\\]{0,126}$")
+
+
+def _check_printing(cfg: StationConfig) -> None:
+    if cfg.label_printer and not _QUEUE_RE.match(cfg.label_printer):
+        raise ConfigError(f"label_printer {cfg.label_printer!r} is not a CUPS queue name")
+    try:
+        options = cfg.label_options
+    except ValueError as exc:
+        raise ConfigError(f"label_printer_options: {exc}") from exc
+    for option in options:
+        if option.startswith("-"):
+            raise ConfigError(
+                f"label_printer_options: give CUPS options as name=value (each is passed "
+                f"as -o), got {option!r}"
+            )
 
 
 def _coerce(name: str, raw: Any, kind: Any) -> Any:
@@ -106,6 +141,10 @@ def load_config(
     cfg = StationConfig(**coerced)
     if cfg.language not in ("nl", "en"):
         raise ConfigError(f"language must be nl or en, got {cfg.language!r}")
+    _check_printing(cfg)
+    relative = [f for f in cfg.tool_path.split(":") if f and not Path(f).is_absolute()]
+    if relative:
+        raise ConfigError(f"tool_path: folders must be absolute, got {', '.join(relative)}")
     if not cfg.station_name:
         cfg = StationConfig(**{**coerced, "station_name": socket.gethostname()})
     return cfg

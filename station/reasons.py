@@ -160,6 +160,13 @@ ENGLISH: dict[str, str] = {
     "ssd_life_left": "SSD life left {percent} %",
     "scan_cannot_read": "cannot read {path}: {error}",
     "smart_unreadable": "SMART could not be read: {error}",
+    # Sending the label to the printer (station.printing); lp's own words stay values.
+    "print_no_lp": (
+        "lp (the CUPS client) is not installed, so the label was not sent to printer {queue}: "
+        "install cups-client, or leave label_printer empty"
+    ),
+    "print_no_answer": "printer {queue} did not get the label: {error}",
+    "print_refused": "printer {queue} did not take the label: lp failed ({returncode}): {stderr}",
     # Grading and marking ready (station.grading).
     "cosmetic_worse": "cosmetic {grade} is worse than {limit}",
     "functional_faulty": "functional {grade} ({items} faulty)",

@@ -18,8 +18,15 @@ from station.errors import ParseError, ToolError
 from station.evidence import EvidenceRef, EvidenceStore
 from station.hw import smart
 from station.hw.blockdev import SYS_BLOCK, BlockDevice, list_disks, read_block_device
-from station.hw.runner import CommandResult, CommandRunner, SubprocessRunner, tool_version
+from station.hw.runner import (
+    CommandResult,
+    CommandRunner,
+    SubprocessRunner,
+    tool_version,
+    with_tool_path,
+)
 from station.methods import Capabilities, detect
+from station.printing import PrintJob, send_label
 from station.reasons import Reason
 from station.results import ResultStore
 from station.sync import Outbox, ServerSync
@@ -61,7 +68,7 @@ class Station:
         self, cfg: StationConfig, runner: CommandRunner | None = None, sys_block: Path = SYS_BLOCK
     ) -> None:
         self.cfg = cfg
-        self.runner = runner or SubprocessRunner()
+        self.runner = runner or SubprocessRunner(with_tool_path(cfg.tool_path))
         self.sys_block = sys_block
         self.evidence = EvidenceStore(cfg.evidence_dir)
         self.results = ResultStore(cfg.data_dir / "results")
@@ -108,6 +115,15 @@ class Station:
         """Store a tool's raw output as immutable evidence."""
         tool = result.argv[0] if result.argv else "unknown"
         return self.evidence.record(result, self.version_of(tool))
+
+    def print_label(self, pdf: Path) -> PrintJob | None:
+        """Send a label PDF to the ``label_printer`` queue (None: no printer is set).
+
+        Raises PrintError (a coded reason) when lp is missing or the queue refuses the job.
+        """
+        if not self.cfg.label_printer:
+            return None
+        return send_label(self.runner, self.cfg.label_printer, self.cfg.label_options, pdf)
 
     def capabilities(self, dev: BlockDevice) -> Capabilities:
         """The wipe methods ``dev`` supports, strongest first."""

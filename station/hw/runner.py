@@ -30,6 +30,12 @@ SEARCH_PATH = ":".join(
 )  # fmt: skip
 
 
+def with_tool_path(extra: str = "") -> str:
+    """The runner's search path with the folders of ``extra`` (colon-separated) first."""
+    first = [folder for folder in extra.split(":") if folder]
+    return ":".join([*first, SEARCH_PATH])
+
+
 def installed(tool: str) -> bool:
     """Whether ``tool`` is on the runner's search path."""
     return shutil.which(tool, path=SEARCH_PATH) is not None
@@ -60,7 +66,14 @@ class CommandRunner(Protocol):
 
 
 class SubprocessRunner:
-    """Runs real tools with ``subprocess.run``, a timeout and a C locale (stable output)."""
+    """Runs real tools with ``subprocess.run``, a timeout and a C locale (stable output).
+
+    Tools are looked for in ``search_path`` (default ``SEARCH_PATH``), never in the caller's
+    PATH: what runs as root is what the station's settings name (``tool_path``).
+    """
+
+    def __init__(self, search_path: str = SEARCH_PATH) -> None:
+        self.search_path = search_path
 
     def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
         """Run ``argv`` and return its result; raise ToolError if it cannot run or times out."""
@@ -74,7 +87,7 @@ class SubprocessRunner:
                 errors="replace",
                 timeout=timeout,
                 check=False,
-                env={"LC_ALL": "C", "PATH": SEARCH_PATH},
+                env={"LC_ALL": "C", "PATH": self.search_path},
             )
         except FileNotFoundError as exc:
             raise ToolError(f"{args[0]} is not installed") from exc

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.blockio import Progress, ProgressCallback
@@ -23,6 +24,7 @@ from station.safety import confirmation_matches, confirmation_reason
 from station.wipe import Status, Verification, WipeOutcome
 
 if TYPE_CHECKING:
+    from station.printing import PrintJob
     from station.service import Station, WipeReport
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,10 @@ class SimulatedStation:
 
     def __init__(self, real: Station, hardware: SimulatedHardware) -> None:
         self.real, self.hw, self.cfg = real, hardware, real.cfg
+
+    def print_label(self, pdf: Path) -> PrintJob | None:
+        """The label printer is not simulated: a set ``label_printer`` prints for real."""
+        return self.real.print_label(pdf)
 
     def list_devices(self) -> list[BlockDevice]:
         """The demo devices present now."""

@@ -233,7 +233,7 @@ class DeviceActions(TabletActions):
 
     # -- label -----------------------------------------------------------------------------
     def action_label(self) -> None:
-        """Write the label (QR code of the asset tag) as PNG and PDF."""
+        """Write the label (QR code of the asset tag) as PNG and PDF; print it on label_printer."""
         rec = self._target()
         if rec is None:
             return
@@ -258,6 +258,18 @@ class DeviceActions(TabletActions):
             self.post_message(LogLine(f"{slot}: {self.say(exc)}", warn=True))
             return
         self.post_message(LogLine(f"{slot}: {self.t('label_written')}: {png} {pdf}"))
+        try:
+            job = self.engine.print_label(pdf)  # None: no label printer is set
+        except StationError as exc:
+            self.post_message(LogLine(f"{slot}: {self.say(exc)}", warn=True))
+            return
+        if job is not None:
+            said = (
+                self.t("label_printed", queue=job.queue, job=job.job_id)
+                if job.job_id
+                else self.t("label_printed_no_id", queue=job.queue)
+            )
+            self.post_message(LogLine(f"{slot}: {said}"))
 
     # -- ready -----------------------------------------------------------------------------
     def action_ready(self) -> None:

@@ -162,6 +162,14 @@ DUTCH: dict[str, str] = {
     "ssd_life_left": "resterende SSD-levensduur {percent} %",
     "scan_cannot_read": "{path} is niet te lezen: {error}",
     "smart_unreadable": "SMART is niet te lezen: {error}",
+    "print_no_lp": (
+        "lp (de CUPS-client) is niet geïnstalleerd, dus het label is niet naar printer {queue} "
+        "gestuurd: installeer cups-client, of laat label_printer leeg"
+    ),
+    "print_no_answer": "printer {queue} kreeg het label niet: {error}",
+    "print_refused": (
+        "printer {queue} nam het label niet aan: lp mislukt ({returncode}): {stderr}"
+    ),
     "cosmetic_worse": "uiterlijk {grade} is slechter dan {limit}",
     "functional_faulty": "werking {grade} ({items} defect)",
     "battery_unknown": "batterijgezondheid onbekend",
