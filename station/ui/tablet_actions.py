@@ -177,17 +177,13 @@ class TabletActions(StationCore):
         """Ask the iPad to erase itself; a refusal is recorded at once, failed."""
         try:
             erase = erase_ipad(self.engine, info)
-            if erase.accepted:
-                self.call_from_thread(self._confirm_erase, key, info, erase, started, evidence)
-                return
-            report = record_ipad_erase(
-                self.engine, info, erase, started_at=started, confirmed=False,
-                evidence=evidence, asset_tag=tag,
-            )  # fmt: skip
         except (StationError, OSError) as exc:
             self.post_message(LogLine(f"{info.serial}: {self.say(exc)}", warn=True))
             return
-        self.call_from_thread(self._reset_recorded, key, report)
+        if erase.accepted:
+            self.call_from_thread(self._confirm_erase, key, info, erase, started, evidence)
+        else:
+            self._store_erase(key, info, erase, started, False, evidence, tag)
 
     def _confirm_erase(
         self,
@@ -218,6 +214,19 @@ class TabletActions(StationCore):
         evidence: tuple[Any, ...],
         asset_tag: str,
     ) -> None:
+        self._store_erase(key, info, erase, started, confirmed, evidence, asset_tag)
+
+    def _store_erase(
+        self,
+        key: str,
+        info: IpadInfo,
+        erase: IpadErase,
+        started: datetime,
+        confirmed: bool,
+        evidence: tuple[Any, ...],
+        asset_tag: str,
+    ) -> None:
+        """Record the erase (from a worker thread) and show it; an error is logged."""
         try:
             report = record_ipad_erase(
                 self.engine, info, erase, started_at=started, confirmed=confirmed,
