@@ -175,7 +175,9 @@ class StationCore(App[int]):
             key = tablet_key(tab)
             rec = self.records.setdefault(key, DeviceRecord(key, slot=Path(tab.usb_path).name))
             rec.tablet, rec.attached = tab, True
-            rec.smart = tab.procedure if tab.kind == "apple" else rec.smart
+            if tab.kind == "apple":  # how the station can handle it, in the SMART column
+                manual = tab.procedure != "pymobiledevice3"
+                rec.smart = self.t("manual_procedure") if manual else tab.procedure
             self.attached[tab.usb_path] = key
             self.table.show(rec)
             self.write_log(f"{rec.slot}: tablet {rec.make_model} {self.t('attached')}")

@@ -22,7 +22,7 @@ from station.errors import StationError
 from station.hw.adb import Adb, TabletInfo
 from station.hw.ios import IpadInfo
 from station.hw.usb import UsbTablet
-from station.reasons import Reason
+from station.reasons import Reason, reason
 from station.service import Station
 from station.tablets import (
     ANDROID_STEPS,
@@ -98,7 +98,7 @@ class TabletActions(StationCore):
         elif tablet.procedure == "pymobiledevice3":
             diagnose = engine.diagnose_ipad
         else:
-            self.write_log(f"{rec.slot}: {tablet.procedure}", warn=True)
+            self.write_log(f"{rec.slot}: {self.say(reason('ipad_no_tool'))}", warn=True)
             return
 
         def body(cancel: threading.Event, on_progress: Any) -> Any:
@@ -126,10 +126,10 @@ class TabletActions(StationCore):
 
     def _open_reset(self, key: str, plan: ResetPlan) -> None:
         rec = self.records[key]
-        for reason in plan.refusals:
-            self.write_log(f"{rec.slot}: {self.t('refused')}: {self.say(reason)}", warn=True)
-        for reason in plan.notes:
-            self.write_log(f"{rec.slot}: {self.say(reason)}", warn=True)
+        for why in plan.refusals:
+            self.write_log(f"{rec.slot}: {self.t('refused')}: {self.say(why)}", warn=True)
+        for why in plan.notes:
+            self.write_log(f"{rec.slot}: {self.say(why)}", warn=True)
         started = datetime.now(UTC)
         info = plan.info
 

@@ -131,3 +131,20 @@ async def test_ipad_without_a_find_my_answer_gets_the_guided_steps_in_dutch(
         await wait_for(pilot, lambda: rec.wipe_statuses == ["incomplete"])
     body = station.verify_file(rec.certificates[-1]).body
     assert body["media"]["model"] == "iPad2,5 MF432"  # read from the iPad, not the USB bus
+
+
+async def test_ipad_without_pymobiledevice3_says_so_in_dutch(cfg: StationConfig) -> None:
+    """Without the tool the table and the log say, in the technician's language, that the
+    iPad takes the guided procedure; no command is run."""
+    from dataclasses import replace
+
+    station = Station(cfg, runner=ReplayRunner(DATA, []))
+    app = StationApp(station, NoHardware())
+    manual = replace(IPAD, procedure="needs manual procedure (pymobiledevice3 not installed)")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.post_message(DeviceEvent(TabletAttached(manual)))
+        await wait_for(pilot, lambda: app.selected() is not None)
+        rec = app.selected()
+        assert rec is not None and rec.smart == "handmatige procedure"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "pymobiledevice3 is niet geïnstalleerd" in log_text(app))
