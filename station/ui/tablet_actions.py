@@ -14,6 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from textual import work
@@ -198,23 +199,20 @@ class TabletActions(StationCore):
         self.write_log(f"{rec.slot}: {self.t('erase_sent')}")
 
         def answered(confirmed: bool | None) -> None:
-            self._record_erase(key, info, erase, started, bool(confirmed), evidence, rec.asset_tag)
+            store = partial(
+                self._store_erase,
+                key,
+                info,
+                erase,
+                started,
+                bool(confirmed),
+                evidence,
+                rec.asset_tag,
+            )
+            self.run_worker(store, thread=True, group="tablet")
 
         name = rec.make_model or rec.serial
         self.push_screen(TabletResetDialog(name, (), IPAD_CONFIRM_STEPS, self.language), answered)
-
-    @work(thread=True, group="tablet")
-    def _record_erase(
-        self,
-        key: str,
-        info: IpadInfo,
-        erase: IpadErase,
-        started: datetime,
-        confirmed: bool,
-        evidence: tuple[Any, ...],
-        asset_tag: str,
-    ) -> None:
-        self._store_erase(key, info, erase, started, confirmed, evidence, asset_tag)
 
     def _store_erase(
         self,
