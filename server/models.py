@@ -154,7 +154,7 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     intake_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
     last_report_seq: Mapped[int | None] = mapped_column(BigInteger)
     latest_report: Mapped[dict[str, Any] | None]
     report_interval_s: Mapped[int] = mapped_column(Integer, default=900)
