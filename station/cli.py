@@ -60,10 +60,11 @@ def _device_row(dev: Any) -> dict[str, Any]:
 
 def cmd_list(station: Station, args: argparse.Namespace) -> int:
     """List attached disks and tablets."""
+    from station.hw.runner import with_tool_path
     from station.hw.usb import list_tablets
 
     devices = station.list_devices()
-    tablets = list_tablets()
+    tablets = list_tablets(search_path=with_tool_path(station.cfg.tool_path))
     if args.json:
         rows = [{**_device_row(d), "refusals": english(station.refusals(d))} for d in devices]
         rows += [{"kind": "tablet", **asdict(t)} for t in tablets]

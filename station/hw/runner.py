@@ -36,9 +36,9 @@ def with_tool_path(extra: str = "") -> str:
     return ":".join([*first, SEARCH_PATH])
 
 
-def installed(tool: str) -> bool:
-    """Whether ``tool`` is on the runner's search path."""
-    return shutil.which(tool, path=SEARCH_PATH) is not None
+def installed(tool: str, search_path: str = SEARCH_PATH) -> bool:
+    """Whether ``tool`` is on ``search_path`` (by default the runner's own)."""
+    return shutil.which(tool, path=search_path) is not None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from station.hw.blockdev import (
     list_disks,
     read_block_device,
 )
+from station.hw.runner import SEARCH_PATH
 from station.hw.usb import UsbTablet, list_tablets, read_tablet
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,12 @@ def event_source() -> str:
 class Translator:
     """Turns raw uevents into station events, remembering which disks and tablets it knows."""
 
-    def __init__(self, include_loop: bool, sys_block: Path = SYS_BLOCK) -> None:
+    def __init__(
+        self, include_loop: bool, sys_block: Path = SYS_BLOCK, search_path: str = SEARCH_PATH
+    ) -> None:
         self.include_loop = include_loop
         self.sys_block = sys_block
+        self.search_path = search_path  # where the runner finds tools (iPads: pymobiledevice3)
         self.disks: dict[str, BlockDevice] = {}
         self.tablets: set[str] = set()
 
@@ -144,7 +148,7 @@ class Translator:
             return None
         if action != "add":
             return None
-        tablet = read_tablet(Path(sys_path))
+        tablet = read_tablet(Path(sys_path), self.search_path)
         if tablet is None:
             return None
         self.tablets.add(sys_path)
@@ -156,7 +160,7 @@ class Translator:
         for dev in list_disks(include_loop=self.include_loop, sys_block=self.sys_block):
             self.disks[dev.name] = dev
             events.append(DiskAttached(dev))
-        for tablet in list_tablets():
+        for tablet in list_tablets(search_path=self.search_path):
             self.tablets.add(tablet.usb_path)
             events.append(TabletAttached(tablet))
         return events
@@ -166,11 +170,16 @@ class DeviceWatcher:
     """Watches uevents in a background thread and calls ``on_event`` with station events."""
 
     def __init__(
-        self, on_event: EventCallback, *, include_loop: bool = False, source: str | None = None
+        self,
+        on_event: EventCallback,
+        *,
+        include_loop: bool = False,
+        source: str | None = None,
+        search_path: str = SEARCH_PATH,
     ):
         self.on_event = on_event
         self.source = source or event_source()
-        self.translator = Translator(include_loop)
+        self.translator = Translator(include_loop, search_path=search_path)
         self._observer: pyudev.MonitorObserver | None = None
         self._lock = threading.Lock()
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from station.hw.runner import installed
+from station.hw.runner import SEARCH_PATH, installed
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +51,23 @@ def _has_adb_interface(sysdir: Path) -> bool:
     return False
 
 
-def _apple_procedure() -> str:
+def _apple_procedure(search_path: str) -> str:
     # The station runs pymobiledevice3's command line (station.hw.ios); it is optional.
-    if not installed("pymobiledevice3"):
+    if not installed("pymobiledevice3", search_path):
         return "needs manual procedure (pymobiledevice3 not installed)"
     return "pymobiledevice3"
 
 
-def read_tablet(sysdir: Path) -> UsbTablet | None:
-    """Recognise a tablet from a usb_device sysfs folder; None for anything else."""
+def read_tablet(sysdir: Path, search_path: str = SEARCH_PATH) -> UsbTablet | None:
+    """Recognise a tablet from a usb_device sysfs folder; None for anything else.
+
+    ``search_path``: where the station's runner looks for tools (pymobiledevice3 for iPads).
+    """
     vendor = _read(sysdir / "idVendor").lower()
     if not vendor:
         return None
     if vendor == APPLE_VENDOR_ID:
-        kind, procedure = "apple", _apple_procedure()
+        kind, procedure = "apple", _apple_procedure(search_path)
     elif _has_adb_interface(sysdir):
         kind, procedure = "android-adb", "adb"
     else:
@@ -81,7 +84,7 @@ def read_tablet(sysdir: Path) -> UsbTablet | None:
     )
 
 
-def list_tablets(sys_usb: Path = SYS_USB) -> list[UsbTablet]:
+def list_tablets(sys_usb: Path = SYS_USB, search_path: str = SEARCH_PATH) -> list[UsbTablet]:
     """Tablets attached now."""
     tablets = []
     try:
@@ -91,7 +94,7 @@ def list_tablets(sys_usb: Path = SYS_USB) -> list[UsbTablet]:
     for entry in entries:
         if ":" in entry.name:
             continue  # an interface, not a device
-        tablet = read_tablet(entry.resolve())
+        tablet = read_tablet(entry.resolve(), search_path)
         if tablet:
             tablets.append(tablet)
     return tablets

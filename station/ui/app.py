@@ -151,10 +151,15 @@ def build_app(station: Any, simulate: bool = False, language: str | None = None)
 
         engine, source = simulated_engine(cfg, lambda event: None)
     else:
+        from station.hw.runner import with_tool_path
         from station.hw.udev import DeviceWatcher
 
         engine = station
-        source = DeviceWatcher(lambda event: None, include_loop=cfg.allow_loop_devices)
+        source = DeviceWatcher(
+            lambda event: None,
+            include_loop=cfg.allow_loop_devices,
+            search_path=with_tool_path(cfg.tool_path),
+        )
     return StationApp(
         engine,
         source,

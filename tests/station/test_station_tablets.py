@@ -201,3 +201,30 @@ def test_tablets_are_recognised_on_the_usb_bus(tmp_path):
     )
     assert tablets["iPad"].kind == "apple"
     assert tablets["iPad"].procedure.startswith(("needs manual procedure", "pymobiledevice3"))
+
+
+def test_an_ipad_is_handled_through_pymobiledevice3_only_where_the_runner_finds_it(tmp_path):
+    """The tool is looked for where the station's runner looks (its settings' tool_path
+    first), not in the caller's PATH; an executable named pymobiledevice3 stands in for it."""
+    from station.hw.runner import with_tool_path
+    from station.hw.udev import TabletAttached, Translator
+    from station.hw.usb import list_tablets
+
+    sys_usb, tools, empty = tmp_path / "usb", tmp_path / "tools", tmp_path / "empty"
+    for folder in (sys_usb, tools, empty):
+        folder.mkdir()
+    _usb_device(sys_usb, "1-2", "05ac", "iPad")
+    stand_in = tools / "pymobiledevice3"
+    stand_in.write_text("#!/bin/sh\nexit 0\n")
+    stand_in.chmod(0o755)
+    [found] = list_tablets(sys_usb, search_path=with_tool_path(str(tools)))
+    assert found.procedure == "pymobiledevice3"
+    [missing] = list_tablets(sys_usb, search_path=str(empty))
+    assert missing.procedure == "needs manual procedure (pymobiledevice3 not installed)"
+    # The live watcher's uevents are read the same way.
+    procedures = []
+    for search_path in (with_tool_path(str(tools)), str(empty)):
+        event = Translator(False, search_path=search_path).usb("add", str(sys_usb / "1-2"))
+        assert isinstance(event, TabletAttached)
+        procedures.append(event.tablet.procedure)
+    assert procedures == ["pymobiledevice3", missing.procedure]
