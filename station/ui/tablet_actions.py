@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -141,35 +142,17 @@ class TabletActions(StationCore):
                 if confirmed:
                     self._erase_ipad(key, info, started, plan.evidence, rec.asset_tag)
                 return
-            self._record_reset(key, info, started, confirmed, plan.evidence, rec.asset_tag)
+            record = partial(
+                record_manual_reset, self.engine, info, started_at=started,
+                confirmed=confirmed, evidence=plan.evidence, asset_tag=rec.asset_tag,
+            )  # fmt: skip
+            self.run_worker(
+                partial(self._store, key, info.serial, record), thread=True, group="tablet"
+            )
 
         name = rec.make_model or rec.serial
         dialog = TabletResetDialog(name, plan.refusals, plan.steps, self.language, erase=plan.erase)
         self.push_screen(dialog, answered)
-
-    @work(thread=True, group="tablet")
-    def _record_reset(
-        self,
-        key: str,
-        info: TabletInfo | IpadInfo,
-        started: datetime,
-        confirmed: bool,
-        evidence: tuple[Any, ...],
-        asset_tag: str,
-    ) -> None:
-        try:
-            report = record_manual_reset(
-                self.engine,
-                info,
-                started_at=started,
-                confirmed=confirmed,
-                evidence=evidence,
-                asset_tag=asset_tag,
-            )
-        except (StationError, OSError) as exc:
-            self.post_message(LogLine(f"{info.serial}: {self.say(exc)}", warn=True))
-            return
-        self.call_from_thread(self._reset_recorded, key, report)
 
     @work(thread=True, group="tablet")
     def _erase_ipad(
@@ -183,8 +166,10 @@ class TabletActions(StationCore):
             return
         if erase.accepted:
             self.call_from_thread(self._confirm_erase, key, info, erase, started, evidence)
-        else:
-            self._store_erase(key, info, erase, started, False, evidence, tag)
+        else:  # recorded at once, failed
+            self._store(
+                key, info.serial, self._erase_record(info, erase, started, False, evidence, tag)
+            )
 
     def _confirm_erase(
         self,
@@ -199,39 +184,37 @@ class TabletActions(StationCore):
         self.write_log(f"{rec.slot}: {self.t('erase_sent')}")
 
         def answered(confirmed: bool | None) -> None:
-            store = partial(
-                self._store_erase,
-                key,
-                info,
-                erase,
-                started,
-                bool(confirmed),
-                evidence,
-                rec.asset_tag,
+            record = self._erase_record(
+                info, erase, started, bool(confirmed), evidence, rec.asset_tag
             )
-            self.run_worker(store, thread=True, group="tablet")
+            self.run_worker(
+                partial(self._store, key, info.serial, record), thread=True, group="tablet"
+            )
 
         name = rec.make_model or rec.serial
         self.push_screen(TabletResetDialog(name, (), IPAD_CONFIRM_STEPS, self.language), answered)
 
-    def _store_erase(
+    def _erase_record(
         self,
-        key: str,
         info: IpadInfo,
         erase: IpadErase,
         started: datetime,
         confirmed: bool,
         evidence: tuple[Any, ...],
         asset_tag: str,
-    ) -> None:
-        """Record the erase (from a worker thread) and show it; an error is logged."""
+    ) -> Callable[[], Any]:
+        """Recording this iPad erase, to be run by `_store`."""
+        return partial(
+            record_ipad_erase, self.engine, info, erase, started_at=started, confirmed=confirmed,
+            evidence=evidence, asset_tag=asset_tag,
+        )  # fmt: skip
+
+    def _store(self, key: str, serial: str, record: Callable[[], Any]) -> None:
+        """Record a reset or erase (in a worker thread) and show it; an error is logged."""
         try:
-            report = record_ipad_erase(
-                self.engine, info, erase, started_at=started, confirmed=confirmed,
-                evidence=evidence, asset_tag=asset_tag,
-            )  # fmt: skip
+            report = record()
         except (StationError, OSError) as exc:
-            self.post_message(LogLine(f"{info.serial}: {self.say(exc)}", warn=True))
+            self.post_message(LogLine(f"{serial}: {self.say(exc)}", warn=True))
             return
         self.call_from_thread(self._reset_recorded, key, report)
 
