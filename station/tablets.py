@@ -86,7 +86,7 @@ def tablet_as_media(info: TabletInfo) -> BlockDevice:
         vendor=info.manufacturer,
         model=info.model,
         serial=info.serial,
-        serial_source="adb ro.serialno",
+        serial_source=info.serial_source,
     )
 
 

@@ -61,6 +61,19 @@ class TabletInfo:
     battery: BatteryState | None
     storage_total_bytes: int | None
     storage_free_bytes: int | None
+    serial_source: str = "adb ro.serialno"  # where ``serial`` was read (certificates say it)
+
+
+def tablet_serial(props: dict[str, str], adb_serial: str) -> tuple[str, str]:
+    """The tablet's serial number and where it came from.
+
+    ``ro.serialno`` first; some devices (emulators, cheap tablets) leave it empty
+    ("[ro.serialno]: []"), so then ``ro.boot.serialno``, then the serial adb lists it by.
+    """
+    for prop in ("ro.serialno", "ro.boot.serialno"):
+        if value := props.get(prop, "").strip():
+            return value, f"adb {prop}"
+    return adb_serial, "adb device serial"
 
 
 def parse_devices(text: str) -> list[AdbDevice]:
@@ -208,8 +221,9 @@ class Adb:
             total, free = parse_df(df_res.stdout)
         except (ToolError, ParseError) as exc:
             log.info("no storage facts from %s: %s", serial, exc)
+        tablet_serial_number, serial_source = tablet_serial(props, serial)
         info = TabletInfo(
-            serial=props.get("ro.serialno", serial),
+            serial=tablet_serial_number,
             manufacturer=props.get("ro.product.manufacturer", ""),
             model=props.get("ro.product.model", ""),
             android_version=props.get("ro.build.version.release", ""),
@@ -217,6 +231,7 @@ class Adb:
             battery=battery,
             storage_total_bytes=total,
             storage_free_bytes=free,
+            serial_source=serial_source,
         )
         return info, outputs
 

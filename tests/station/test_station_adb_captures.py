@@ -1,18 +1,25 @@
 """Android tablet parsers on real recorded adb output (tests/data/station/adb, see SOURCES.md).
 
-Real captures exist here for ``adb devices -l``, ``dumpsys battery`` and ``df``. No licensed
-real capture of ``getprop`` or ``dumpsys account`` was found: those two parsers are still tested
-only on the hand-written format examples in test_station_tablets.py.
+Real captures exist here for ``adb devices -l``, ``dumpsys battery``, ``df`` and ``getprop``
+(the ``getprop`` one from an emulator, Android 6.0). No licensed real capture of
+``dumpsys account`` was found: that parser is still tested only on the hand-written format
+examples in test_station_tablets.py.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from station.errors import ParseError
-from station.hw.adb import AdbDevice, parse_battery, parse_devices, parse_df
+from station.hw.adb import Adb, AdbDevice, parse_battery, parse_devices, parse_df, parse_getprop
+from station.hw.runner import Recording, ReplayRunner
+from station.service import Station
+from station.tablets import record_manual_reset
 
 GIB = 1 << 30
+EMULATOR_GETPROP = "getprop-emulator-sdk-google-phone-x86_64-android6.txt"
 
 
 def read(data_dir, name: str) -> str:
@@ -78,3 +85,49 @@ def test_df_toolbox_sizes_with_a_decimal_are_read():
 def test_df_that_could_not_read_the_path_is_a_parse_error():
     with pytest.raises(ParseError):
         parse_df("Filesystem             Size   Used   Free   Blksize\n/data: Permission denied\n")
+
+
+def test_getprop_capture_gives_model_android_version_and_sdk(data_dir):
+    props = parse_getprop(read(data_dir, EMULATOR_GETPROP))
+    assert len(props) == 155  # every line of the dump is one property
+    assert props["ro.product.model"] == "Android SDK built for x86_64"
+    assert props["ro.product.manufacturer"] == "unknown"  # what this emulator image says
+    assert (props["ro.build.version.release"], props["ro.build.version.sdk"]) == ("6.0", "23")
+    # A value holding '=' and ']'-free brackets is read whole, and empty values stay empty.
+    assert props["dalvik.vm.isa.x86.variant"] == "dalvik.vm.isa.x86.features=default"
+    assert props["ro.serialno"] == "" and props["ro.board.platform"] == ""
+
+
+def emulator_runner(data_dir, serial: str) -> ReplayRunner:
+    """The emulator's getprop, with battery and df replies recorded from other devices."""
+    shell = f"adb -s {serial} shell"
+    return ReplayRunner(
+        data_dir / "adb",
+        {
+            f"{shell} getprop": Recording(EMULATOR_GETPROP),
+            f"{shell} dumpsys battery": Recording("dumpsys-battery-aosp-tradefed-example-full.txt"),
+            f"{shell} df /data": Recording("df-toybox-fuse-storage-emulated.txt"),
+        },
+    )
+
+
+def test_tablet_without_ro_serialno_keeps_the_adb_serial_on_its_certificate(cfg, data_dir):
+    # Emulators and some cheap tablets report an empty ro.serialno ("[ro.serialno]: []"):
+    # the tablet must still be named by the serial adb knows it by, and say so.
+    station = Station(cfg, runner=emulator_runner(data_dir, "emulator-5554"))
+    info, outputs = Adb(station.runner).info("emulator-5554")
+    assert (info.model, info.android_version, info.sdk) == (
+        "Android SDK built for x86_64",
+        "6.0",
+        "23",
+    )
+    assert info.serial == "emulator-5554"
+    assert info.serial_source == "adb device serial"
+    # The evidence keeps the identity properties only: no host name, time zone or network.
+    kept = outputs[0].stdout
+    assert "[ro.product.model]: [Android SDK built for x86_64]" in kept
+    assert "android-ccd858aa3d3825ee" not in kept and "America/Los_Angeles" not in kept
+    report = record_manual_reset(station, info, started_at=datetime.now(UTC), confirmed=True)
+    media = station.verify_file(report.json_path).body["media"]
+    assert media["serial_number"] == "emulator-5554"
+    assert media["serial_source"] == "adb device serial"

@@ -1,10 +1,10 @@
 """Android tablets over adb: parsing, the factory-reset-protection check, the recorded reset.
 
 The inputs below are HAND-WRITTEN format examples following AOSP's dumpsys/getprop output,
-not captures. Real recorded ``adb devices -l``, ``dumpsys battery`` and ``df`` output is tested in
-test_station_adb_captures.py; for ``getprop`` and ``dumpsys account`` no licensed real capture
-was found (tests/data/station/SOURCES.md, "Gaps"), so GETPROP and ACCOUNTS here are still the
-only inputs of those parsers. Replace them with real captures when a tablet is at hand.
+not captures. Real recorded ``adb devices -l``, ``dumpsys battery``, ``df`` and ``getprop`` (an
+emulator's) output is tested in test_station_adb_captures.py; for ``dumpsys account`` no licensed
+real capture was found (tests/data/station/SOURCES.md, "Still missing"), so ACCOUNTS here is still
+the only input of that parser. Replace it with a real capture when a tablet is at hand.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from station.hw.adb import (
     parse_df,
     parse_getprop,
     redact_accounts,
+    tablet_serial,
 )
 from station.hw.runner import CommandResult
 from station.service import Station
@@ -85,6 +86,19 @@ def test_adb_outputs_are_parsed():
     }
     with pytest.raises(ParseError):
         parse_battery("error: device offline")
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"ro.serialno": "R52N10ABCDE"}, ("R52N10ABCDE", "adb ro.serialno")),
+        ({"ro.serialno": "", "ro.boot.serialno": "R52N10ABCDE"}, ("R52N10ABCDE", "adb ro.boot.serialno")),
+        ({"ro.serialno": ""}, ("emulator-5554", "adb device serial")),
+    ],
+)  # fmt: skip
+def test_an_empty_ro_serialno_falls_back_and_says_where_the_serial_came_from(props, expected):
+    # Hand-written property sets; the real empty-ro.serialno dump is in test_station_adb_captures.
+    assert tablet_serial(props, "emulator-5554") == expected
 
 
 def test_no_permissions_is_one_state_and_empty_battery_values_stay_empty():
