@@ -50,6 +50,7 @@ def apple_info(tablet: UsbTablet) -> TabletInfo:
     """What the USB bus tells about an iPad (no pymobiledevice3): enough for its certificate."""
     return TabletInfo(
         serial=tablet.serial,
+        serial_source="USB serial number (iSerial)",
         manufacturer=tablet.manufacturer or "Apple",
         model=tablet.product,
         android_version="",

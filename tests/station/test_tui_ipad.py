@@ -148,3 +148,12 @@ async def test_ipad_without_pymobiledevice3_says_so_in_dutch(cfg: StationConfig)
         assert rec is not None and rec.smart == "handmatige procedure"
         await pilot.press("d")
         await wait_for(pilot, lambda: "pymobiledevice3 is niet geïnstalleerd" in log_text(app))
+        await pilot.press("w")
+        await dialog(pilot, TabletResetDialog)
+        assert not app.screen.query("#erase")  # nothing to ask the iPad without the tool
+        await click(pilot, "#done")
+        await wait_for(pilot, lambda: rec.wipe_statuses == ["passed"])
+    media = station.verify_file(rec.certificates[-1]).body["media"]
+    # Only the USB bus told who it is: the certificate says so.
+    assert media["serial_number"] == IPAD.serial
+    assert media["serial_source"] == "USB serial number (iSerial)"
