@@ -2,7 +2,7 @@
 # Idempotent set-up on a fresh Debian or Ubuntu machine: system packages, then a
 # virtual environment in .venv filled from pyproject.toml. Sourced by ./hub and ./run-tests.
 #   bootstrap.sh hub    -> what the hub needs (mosquitto)
-#   bootstrap.sh tests  -> also what the test suite needs (chromium, smartmontools, ...)
+#   bootstrap.sh tests  -> also what the test suite needs (chromium, smartmontools, CUPS, ...)
 set -euo pipefail
 purpose=${1:-hub}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +20,11 @@ if [ "$purpose" = tests ]; then
   command -v losetup >/dev/null 2>&1 || need[util-linux]=1
   command -v mosquitto_sub >/dev/null 2>&1 || need[mosquitto-clients]=1
   command -v udevadm >/dev/null 2>&1 || need[udev]=1
+  # The label printing tests start their own CUPS scheduler (tests/station/cups_server.py):
+  # cupsd, its client tools (lp, lpadmin, lpstat) and CUPS's pass-through filter gziptoany.
+  [ -x /usr/sbin/cupsd ] || need[cups-daemon]=1
+  [ -x /usr/bin/lp ] && [ -x /usr/sbin/lpadmin ] || need[cups-client]=1
+  [ -x /usr/lib/cups/filter/gziptoany ] || need[cups-core-drivers]=1
 fi
 if [ ${#need[@]} -gt 0 ]; then
   pkgs="${!need[*]}"
@@ -36,7 +41,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 # A Debian-installed mosquitto starts its own service on 1883; the hub starts its
-# own broker from broker_config/ and needs nothing from that service.
+# own broker from broker_config/ and needs nothing from that service. Likewise the tests
+# start their own cupsd on a free loopback port and never use the system's CUPS service.
 
 # --- virtual environment ----------------------------------------------------
 venv="$root/.venv"

@@ -1,4 +1,5 @@
-"""Fixtures for the station tests: real loop devices (as root), a station config in tmp."""
+"""Fixtures for the station tests: real loop devices (as root), a station config in tmp, and
+the tests' own CUPS scheduler."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from station.config import StationConfig
 from station.service import Station
+from tests.station.cups_server import CupsServer, missing_cups, started_cups
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "station"
 
@@ -76,3 +78,20 @@ def cfg(tmp_path: Path) -> StationConfig:
 def station(cfg: StationConfig) -> Station:
     """A headless station with the real command runner."""
     return Station(cfg)
+
+
+@pytest.fixture(scope="session")
+def cups() -> Iterator[CupsServer]:
+    """The tests' own CUPS scheduler (tests/station/cups_server.py), one for the session.
+
+    Tests point the station at it with ``label_print_server`` (``cups.server``) and make
+    their own queue with ``cups.new_queue()``. Skipped where CUPS is not installed, except
+    in CI (``CI=true``), where scripts/bootstrap.sh installs it: there it fails.
+    """
+    lacking = missing_cups()
+    if lacking:
+        if os.environ.get("CI") == "true":
+            pytest.fail(lacking)
+        pytest.skip(lacking)
+    with started_cups() as server:
+        yield server
