@@ -96,7 +96,9 @@ def cmd_label(station: Any, args: argparse.Namespace) -> int:
     """Write the asset tag label as PNG and PDF; send the PDF to ``label_printer`` if set.
 
     stdout holds the two paths; what the printer did goes to stderr. Exit 1 if the
-    printer did not take the label (the files are written all the same).
+    printer did not take the label (the files are written all the same); a warning, exit 0,
+    if a stopped queue took it (it prints once the queue is resumed: printing again would
+    print it twice).
     """
     out = Path(args.out) if args.out else station.cfg.data_dir / "labels"
     png = qr_png(args.asset_tag, out / f"{args.asset_tag}.png")
@@ -111,7 +113,7 @@ def cmd_label(station: Any, args: argparse.Namespace) -> int:
         print(f"error: label not printed: {exc}", file=sys.stderr)
         return 1
     if job is not None:
-        print(job, file=sys.stderr)
+        print(f"warning: {job}" if job.stopped else job, file=sys.stderr)
     return 0
 
 

@@ -47,6 +47,9 @@ class StationConfig:
     #: CUPS job options for labels, each passed as ``lp -o``, space-separated, e.g.
     #: ``media=Custom.62x29mm fit-to-page`` (``lpoptions -p QUEUE -l`` lists a queue's).
     label_printer_options: str = ""
+    #: CUPS server that holds ``label_printer``, ``host[:port]`` (e.g. the hub's print server
+    #: ``print.hub.example:631``), passed as ``lp -h``; empty = the system's default server.
+    label_print_server: str = ""
     #: Absolute folders (colon-separated) searched for the station's tools before the system's,
     #: e.g. ``/opt/cups/bin``; empty = the system's folders only.
     tool_path: str = ""
@@ -81,9 +84,28 @@ class StationConfig:
 _QUEUE_RE = re.compile(r"^[^\s/#'\"\\-][^\s/#'\"\\]{0,126}$")
 
 
+# A CUPS server as lp -h takes it: a host name, an IPv4 address or a bracketed IPv6 address,
+# then an optional port.
+_SERVER_RE = re.compile(
+    r"^(?:(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])"
+    r"(?::(?P<port>[0-9]{1,5}))?$"
+)
+
+
+def _check_print_server(server: str) -> None:
+    match = _SERVER_RE.match(server)
+    port = match and match.group("port")
+    if match is None or (port is not None and not 1 <= int(port) <= 65535):
+        raise ConfigError(
+            f"label_print_server {server!r} is not host[:port] (e.g. print.hub.example:631)"
+        )
+
+
 def _check_printing(cfg: StationConfig) -> None:
     if cfg.label_printer and not _QUEUE_RE.match(cfg.label_printer):
         raise ConfigError(f"label_printer {cfg.label_printer!r} is not a CUPS queue name")
+    if cfg.label_print_server:
+        _check_print_server(cfg.label_print_server)
     try:
         options = cfg.label_options
     except ValueError as exc:

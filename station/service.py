@@ -117,13 +117,17 @@ class Station:
         return self.evidence.record(result, self.version_of(tool))
 
     def print_label(self, pdf: Path) -> PrintJob | None:
-        """Send a label PDF to the ``label_printer`` queue (None: no printer is set).
+        """Send a label PDF to the ``label_printer`` queue (None: no printer is set), on the
+        ``label_print_server`` CUPS server when one is set.
 
         Raises PrintError (a coded reason) when lp is missing or the queue refuses the job.
         """
         if not self.cfg.label_printer:
             return None
-        return send_label(self.runner, self.cfg.label_printer, self.cfg.label_options, pdf)
+        cfg = self.cfg
+        return send_label(
+            self.runner, cfg.label_printer, cfg.label_options, pdf, cfg.label_print_server
+        )
 
     def capabilities(self, dev: BlockDevice) -> Capabilities:
         """The wipe methods ``dev`` supports, strongest first."""

@@ -263,13 +263,16 @@ class DeviceActions(TabletActions):
         except StationError as exc:
             self.post_message(LogLine(f"{slot}: {self.say(exc)}", warn=True))
             return
-        if job is not None:
-            said = (
-                self.t("label_printed", queue=job.queue, job=job.job_id)
-                if job.job_id
-                else self.t("label_printed_no_id", queue=job.queue)
-            )
-            self.post_message(LogLine(f"{slot}: {said}"))
+        if job is None:
+            return
+        if job.stopped:  # a stopped queue took it: it waits there until the queue is resumed
+            said = self.t("label_queued_stopped", queue=job.queue, job=job.job_id or "?",
+                          said=job.stopped)  # fmt: skip
+        elif job.job_id:
+            said = self.t("label_printed", queue=job.queue, job=job.job_id)
+        else:
+            said = self.t("label_printed_no_id", queue=job.queue)
+        self.post_message(LogLine(f"{slot}: {said}", warn=bool(job.stopped)))
 
     # -- ready -----------------------------------------------------------------------------
     def action_ready(self) -> None:

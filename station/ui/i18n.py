@@ -70,6 +70,10 @@ _NL: dict[str, str] = {
     "label_written": "label geschreven",
     "label_printed": "label naar printer {queue} gestuurd (taak-id {job})",
     "label_printed_no_id": "label naar printer {queue} gestuurd",
+    "label_queued_stopped": (
+        "label staat in de wachtrij van printer {queue} (taak-id {job}), maar die printer is "
+        "gestopt: {said}; het wordt afgedrukt zodra de wachtrij weer loopt (cupsenable {queue})"
+    ),
     "no_tag": "geen inventarisnummer: doe eerst de intake",
     "bad_tag": "inventarisnummer {tag!r}: alleen letters, cijfers, - _ .",
     "intake_queued": "intake in de wachtrij voor de server",
@@ -221,6 +225,10 @@ _EN: dict[str, str] = {
     "label_written": "label written",
     "label_printed": "label sent to printer {queue} (job id {job})",
     "label_printed_no_id": "label sent to printer {queue}",
+    "label_queued_stopped": (
+        "label queued for printer {queue} (job id {job}), but the printer is stopped: {said}; "
+        "it prints once the queue is resumed (cupsenable {queue})"
+    ),
     "no_tag": "no asset tag: do the intake first",
     "bad_tag": "asset tag {tag!r}: letters, digits, - _ . only",
     "intake_queued": "intake queued for the server",

@@ -1,14 +1,13 @@
 """'p' in the TUI sends the label to the label printer and says what the printer did, in the
 technician's language; without a printer set it writes the files only, as before.
 
-``lp`` is a stand-in script (tests/station/fake_lp.py: this machine has no printer), found
-through the station's ``tool_path`` setting by the real command runner.
+The printer is a queue on the tests' own cupsd (tests/station/cups_server.py), reached by the
+real command runner's ``lp -h`` through the station's ``label_print_server`` setting.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -18,12 +17,13 @@ from station.config import StationConfig
 from station.service import Station
 from station.ui.app import StationApp, build_app
 from station.ui.dialogs import IntakeDialog
-from tests.station.fake_lp import NO_SUCH_QUEUE, install_fake_lp
+from tests.station.cups_server import CupsServer
 from tests.station.tui_waits import dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
 
-QUEUE = "Brother_QL-800"
+# lp's words (CUPS 2.4, C locale) for a queue its server does not have.
+NO_SUCH_QUEUE = "lp: Error - The printer or class does not exist."
 
 
 def log_text(app: StationApp) -> str:
@@ -43,26 +43,26 @@ async def label_demo_disk(pilot: Pilot[int], app: StationApp, tag: str) -> None:
 
 
 async def test_the_label_is_printed_and_the_log_names_printer_and_job_in_dutch(
-    cfg: StationConfig, tmp_path: Path
+    cfg: StationConfig, cups: CupsServer
 ) -> None:
-    lp = install_fake_lp(tmp_path / "bin", job=58)
-    cfg = replace(cfg, label_printer=QUEUE, label_printer_options="media=Custom.62x29mm",
-                  tool_path=str(tmp_path / "bin"))  # fmt: skip
+    queue, out = cups.new_queue()
+    cfg = replace(cfg, label_printer=queue, label_printer_options="media=Custom.62x29mm",
+                  label_print_server=cups.server)  # fmt: skip
     app = build_app(Station(cfg), simulate=True, language="nl")
     async with app.run_test(size=(80, 24)) as pilot:
         await label_demo_disk(pilot, app, "DB-000020")
         await wait_for(pilot, lambda: "naar printer" in log_text(app))
-        assert f"sdb: label naar printer {QUEUE} gestuurd (taak-id {QUEUE}-58)" in log_text(app)
+        [job_id] = cups.jobs(queue)
+        assert f"sdb: label naar printer {queue} gestuurd (taak-id {job_id})" in log_text(app)
+    cups.wait_completed(job_id)
     pdf = cfg.data_dir / "simulated" / "labels" / "DB-000020.pdf"
-    assert lp.argv == ["-d", QUEUE, "-o", "media=Custom.62x29mm", str(pdf)]
-    assert lp.printed.read_bytes() == pdf.read_bytes()
+    assert out.read_bytes() == pdf.read_bytes()
 
 
 async def test_a_refused_label_is_a_warning_with_lps_words_in_english(
-    cfg: StationConfig, tmp_path: Path
+    cfg: StationConfig, cups: CupsServer
 ) -> None:
-    install_fake_lp(tmp_path / "bin", refuse=True)
-    cfg = replace(cfg, label_printer="Ghost", tool_path=str(tmp_path / "bin"))
+    cfg = replace(cfg, label_printer="Ghost", label_print_server=cups.server)
     app = build_app(Station(cfg), simulate=True, language="en")
     async with app.run_test(size=(80, 24)) as pilot:
         await label_demo_disk(pilot, app, "DB-000021")
@@ -74,15 +74,31 @@ async def test_a_refused_label_is_a_warning_with_lps_words_in_english(
         assert "label written" in log_text(app)  # the files are there all the same
 
 
-async def test_without_a_printer_the_log_shows_the_files_only(
-    cfg: StationConfig, tmp_path: Path
+async def test_a_stopped_queue_is_a_warning_that_the_label_waits(
+    cfg: StationConfig, cups: CupsServer
 ) -> None:
-    lp = install_fake_lp(tmp_path / "bin")
-    cfg = replace(cfg, tool_path=str(tmp_path / "bin"))
+    queue, out = cups.new_queue()
+    cups.tool("cupsdisable", "-r", "label roll empty", queue)
+    cfg = replace(cfg, label_printer=queue, label_print_server=cups.server)
+    app = build_app(Station(cfg), simulate=True, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await label_demo_disk(pilot, app, "DB-000023")
+        await wait_for(pilot, lambda: "stopped" in log_text(app))
+        [job_id] = cups.pending(queue)
+        assert (
+            f"! sdb: label queued for printer {queue} (job id {job_id}), but the printer is "
+            f"stopped: label roll empty; it prints once the queue is resumed (cupsenable {queue})"
+        ) in log_text(app)
+    assert not out.exists()
+
+
+async def test_without_a_printer_the_log_shows_the_files_only(
+    cfg: StationConfig, cups: CupsServer
+) -> None:
+    cfg = replace(cfg, label_print_server=cups.server)  # a server, but no label_printer
     app = build_app(Station(cfg), simulate=True, language="en")
     async with app.run_test(size=(80, 24)) as pilot:
         await label_demo_disk(pilot, app, "DB-000022")
         await wait_for(pilot, lambda: "label written" in log_text(app))
         await pilot.pause()
         assert "DB-000022.pdf" in log_text(app) and "sent to printer" not in log_text(app)
-    assert not lp.called
