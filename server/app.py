@@ -54,7 +54,6 @@ def create_app(settings: Settings | None = None, *, start_services: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.services = []
-    app.include_router(api_router)
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -72,6 +71,11 @@ def create_app(settings: Settings | None = None, *, start_services: bool = True)
 
     mount_metrics(app, settings, factory)
     _mount_extras(app, settings)
+    # The API last: FastAPI tries routes in order, through each included router, with no
+    # prefix shortcut; a dashboard page behind the API's ~40 routes paid ~0.3 ms matching
+    # them (the device page, measured), while an API call now tries the dashboard's 18
+    # routes and /healthz and /metrics first, a fraction of that.
+    app.include_router(api_router)
     # Added last, so outermost: the time includes the dashboard's cookie session too.
     app.add_middleware(ServerTimingMiddleware)
     return app
