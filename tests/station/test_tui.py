@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log, Select, Static
+from textual.widgets import Select, Static
 
 from station.blockio import Progress, ProgressCallback
 from station.grading import CHECKLIST_ITEMS, Checklist, grade
@@ -29,6 +29,7 @@ from station.ui.dialogs import IntakeDialog, WipeDialog
 from station.ui.grade import GradeDialog
 from station.ui.model import DeviceRecord
 from station.ui.screens import CertificatesScreen, HelpScreen
+from tests.station.tui_app import log_text
 from tests.station.tui_waits import dialog, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.asyncio]
@@ -61,11 +62,6 @@ async def select(pilot: Pilot[int], app: StationApp, path: str) -> DeviceRecord:
     await pilot.pause()
     assert app.selected() is rec
     return rec
-
-
-def log_text(app: StationApp) -> str:
-    """Everything in the job log pane."""
-    return "\n".join(app.query_one("#log", Log).lines)
 
 
 def backing_file(path: str) -> Path:

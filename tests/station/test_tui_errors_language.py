@@ -16,7 +16,8 @@ from station.blockio import ProgressCallback
 from station.diagnostics import DiskDiagnosis
 from station.hw.blockdev import BlockDevice
 from station.service import Station
-from tests.station.test_tui import SIZE, log_text, make_app, select
+from tests.station.test_tui import SIZE, make_app, select
+from tests.station.tui_app import log_text
 from tests.station.tui_waits import wait_for
 
 

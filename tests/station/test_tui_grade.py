@@ -17,7 +17,8 @@ from station.ui.app import StationApp
 from station.ui.choice import Choice
 from station.ui.grade import GradeDialog
 from tests.station.test_station_tablets import ScriptedAdb
-from tests.station.test_tui_tablets import NO_ACCOUNTS, NoHardware, attached_tablet, wait_for
+from tests.station.test_tui_tablets import NO_ACCOUNTS, attached_tablet, wait_for
+from tests.station.tui_app import NoHardware
 
 pytestmark = pytest.mark.asyncio
 

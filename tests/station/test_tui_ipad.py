@@ -5,11 +5,9 @@ ideviceinfo dumps and hand-written files, as SOURCES.md says); the engine and ap
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log, Static
+from textual.widgets import Static
 
 from station.config import StationConfig
 from station.hw.runner import Recording, ReplayRunner
@@ -28,6 +26,7 @@ from tests.station.test_station_ios import (
     pmd3,
     recordings,
 )
+from tests.station.tui_app import NoHardware, log_text
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -42,23 +41,6 @@ IPAD = UsbTablet(
     serial=UDID,
     procedure="pymobiledevice3",
 )
-
-
-class NoHardware:
-    """A source with nothing attached: the iPad's event is posted by the test."""
-
-    on_event: Callable[[object], None] = staticmethod(lambda event: None)
-
-    def start(self) -> list[object]:
-        """Nothing attached."""
-        return []
-
-    def stop(self) -> None:
-        """Nothing to stop."""
-
-
-def log_text(app: StationApp) -> str:
-    return "\n".join(app.query_one("#log", Log).lines)
 
 
 async def attached_ipad(pilot: Pilot[int], app: StationApp) -> None:

@@ -16,7 +16,8 @@ from station.ui.app import build_app
 from station.ui.dialogs import WipeDialog
 from station.ui.i18n import text
 from station.ui.reason_texts import DUTCH, say
-from tests.station.test_tui import SIZE, log_text, select, wait_for
+from tests.station.test_tui import SIZE, select, wait_for
+from tests.station.tui_app import log_text
 
 
 def _fields(template: str) -> set[str]:

@@ -11,23 +11,19 @@ from dataclasses import replace
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log
 
 from station.config import StationConfig
 from station.service import Station
 from station.ui.app import StationApp, build_app
 from station.ui.dialogs import IntakeDialog
 from tests.station.cups_server import CupsServer
+from tests.station.tui_app import log_text
 from tests.station.tui_waits import dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
 
 # lp's words (CUPS 2.4, C locale) for a queue its server does not have.
 NO_SUCH_QUEUE = "lp: Error - The printer or class does not exist."
-
-
-def log_text(app: StationApp) -> str:
-    return "\n".join(app.query_one("#log", Log).lines)
 
 
 async def label_demo_disk(pilot: Pilot[int], app: StationApp, tag: str) -> None:

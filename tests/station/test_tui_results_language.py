@@ -21,7 +21,8 @@ from station.service import Station
 from station.ui.dialogs import WipeDialog
 from station.ui.reason_texts import say
 from tests.station.test_station_purge import FORMAT_CRYPTO, ScriptedDrive, _fill_random
-from tests.station.test_tui import SIZE, log_text, make_app, select, type_text
+from tests.station.test_tui import SIZE, make_app, select, type_text
+from tests.station.tui_app import log_text
 from tests.station.tui_waits import dialog, wait_for
 
 

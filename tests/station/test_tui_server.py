@@ -33,7 +33,8 @@ from station.ui.dialogs import IntakeDialog
 from station.ui.grade import GradeDialog
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ScriptedAdb
-from tests.station.test_tui_tablets import NO_ACCOUNTS, NoHardware, attached_tablet
+from tests.station.test_tui_tablets import NO_ACCOUNTS, attached_tablet
+from tests.station.tui_app import NoHardware
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]

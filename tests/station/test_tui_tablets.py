@@ -6,11 +6,9 @@ tests/data/station/SOURCES.md, "Gaps"); everything after them is the real engine
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log, Static
+from textual.widgets import Static
 
 from station.config import StationConfig
 from station.hw.udev import TabletAttached
@@ -20,6 +18,7 @@ from station.ui.app import StationApp
 from station.ui.messages import DeviceEvent, DeviceFacts
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ACCOUNTS, BATTERY, ScriptedAdb
+from tests.station.tui_app import NoHardware, log_text
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -37,26 +36,9 @@ TABLET = UsbTablet(
 )
 
 
-class NoHardware:
-    """A source with nothing attached: the tablet event is posted by the test."""
-
-    on_event: Callable[[object], None] = staticmethod(lambda event: None)
-
-    def start(self) -> list[object]:
-        """Nothing attached."""
-        return []
-
-    def stop(self) -> None:
-        """Nothing to stop."""
-
-
 async def attached_tablet(pilot: Pilot[int], app: StationApp) -> None:
     app.post_message(DeviceEvent(TabletAttached(TABLET)))
     await wait_for(pilot, lambda: app.selected() is not None)
-
-
-def log_text(app: StationApp) -> str:
-    return "\n".join(app.query_one("#log", Log).lines)
 
 
 async def test_tablet_with_a_google_account_is_refused(cfg: StationConfig) -> None:
