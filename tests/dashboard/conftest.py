@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.report import Battery, Disk, HealthReport, Temperatures
@@ -20,7 +21,7 @@ from server.core.config import Settings, load_settings
 from server.core.db import make_engine
 from server.core.migrate import upgrade
 from server.demo_fleet import seed_fleet
-from server.models import Device, Flag, HealthReportRow, User
+from server.models import Device, Flag, HealthReportRow, JobResult, Loan, User
 from server.security import hash_password
 from server.timeutil import utcnow
 
@@ -51,6 +52,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def loan_with_certified_wipe(session: Session) -> tuple[JobResult, Loan]:
+    """The first active loan of the seeded fleet whose device has a certified wipe."""
+    found = session.execute(
+        select(JobResult, Loan)
+        .join(Loan, Loan.device_id == JobResult.device_id)
+        .where(Loan.returned_at.is_(None), JobResult.certificate.is_not(None))
+        .order_by(Loan.id)
+    ).first()
+    assert found is not None, "the seeded fleet has no loaned device with a certificate"
+    return found[0], found[1]
 
 
 def add_flag(session: Session, device: Device, reason: str, severity: str = "warning") -> Flag:

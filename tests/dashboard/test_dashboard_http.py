@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from server.models import Borrower, Device, Flag, JobResult, Loan
-from tests.dashboard.conftest import PASSWORD, LiveHub, add_flag
+from server.models import Borrower, Device, Flag, Loan
+from tests.dashboard.conftest import PASSWORD, LiveHub, add_flag, loan_with_certified_wipe
 
 PAGES = ["/", "/flags", "/devices/1", "/loans", "/digipunten", "/live/overview",
          "/exports/reach.csv", "/exports/devices.csv", "/exports/loans.csv"]  # fmt: skip
@@ -160,12 +160,7 @@ def test_odd_filter_values_are_ignored_not_fatal(live_hub: LiveHub) -> None:
 
 def test_device_page_shows_its_place_loan_wipe_certificate_and_timeline(live_hub: LiveHub) -> None:
     with live_hub.factory() as session:
-        wipe, loan = session.execute(
-            select(JobResult, Loan)
-            .join(Loan, Loan.device_id == JobResult.device_id)
-            .where(Loan.returned_at.is_(None), JobResult.certificate.is_not(None))
-            .order_by(Loan.id)
-        ).first()  # type: ignore[misc]
+        wipe, loan = loan_with_certified_wipe(session)
         device = loan.device
         expected = [
             device.asset_tag,

@@ -19,10 +19,10 @@ from server.dashboard import device_view, queries
 from server.dashboard.device_view import health_series
 from server.dashboard.reach_cache import ReachCache
 from server.demo_fleet import seed_fleet
-from server.models import Device, Digibank, Flag, HealthReportRow, JobResult, Loan
+from server.models import Device, Digibank, Flag, HealthReportRow
 from server.reach import reach
 from server.timeutil import utcnow
-from tests.dashboard.conftest import add_flag
+from tests.dashboard.conftest import add_flag, loan_with_certified_wipe
 from tests.postgres import PG_URL, throwaway_database
 
 BACKENDS = (
@@ -139,12 +139,7 @@ def test_health_series_takes_the_worst_disk_and_hottest_sensor(session: Session)
 
 
 def test_device_view_reads_loan_timeline_and_open_flags(session: Session) -> None:
-    wipe, loan = session.execute(
-        select(JobResult, Loan)
-        .join(Loan, Loan.device_id == JobResult.device_id)
-        .where(Loan.returned_at.is_(None), JobResult.certificate.is_not(None))
-        .order_by(Loan.id)
-    ).first()  # type: ignore[misc]
+    wipe, loan = loan_with_certified_wipe(session)
     device = loan.device
     warning = add_flag(session, device, "disk_nearly_full", "warning")
     done = add_flag(session, device, "battery_worn", "critical")
