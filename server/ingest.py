@@ -1,12 +1,12 @@
 """MQTT ingest: a persistent MQTT 5 session on the shared health subscription, batch commits,
 acknowledgement only after commit.
 
-One thread does everything: it runs paho's network loop, validates each message as it
-arrives, and when a batch is full (or its time is up) stores it in one transaction
-(`server.ingest_batch`) and then acknowledges every message of it. One thread, because two
-busy Python threads pass the GIL back and forth on every socket call and each ran slower
-than the two together in one. The broker keeps sending meanwhile (the Receive Maximum
-allows several batches in flight), so nothing waits on the commit but the commit.
+Two threads: this one runs paho's network loop, validates each message as it arrives,
+hands each full batch (or one whose time is up) to the writer thread
+(`server.ingest_writer`), which stores it in one transaction (`server.ingest_batch`), and
+acknowledges every message of a batch once the writer has committed it. The broker keeps
+sending meanwhile (the Receive Maximum allows several batches in flight), so reading the
+next batch overlaps storing this one.
 
 Messages of a connection that has since dropped are not acknowledged (their packet ids mean
 something else on the new connection); the broker redelivers them and the unique (device,
@@ -30,7 +30,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.report import shared_subscription
@@ -38,6 +37,8 @@ from server.core.config import Settings
 from server.core.db import make_engine, make_sessionmaker
 from server.ingest_batch import BatchContext, BatchResult, Incoming, store_batch
 from server.ingest_classify import classify
+from server.ingest_client import IngestClient
+from server.ingest_writer import BatchWriter
 from server.mqtt_account import server_account
 from server.rules import Thresholds
 from server.timeutil import utcnow
@@ -45,7 +46,6 @@ from server.wal_checkpoint import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
-_RETRY_MAX_S = 10.0
 # Few ingest clients, so come back fast: after a broker restart, reports that arrive before
 # ingest has subscribed again are acknowledged to the agent but delivered to nobody.
 _RECONNECT_MAX_S = 5.0
@@ -73,10 +73,13 @@ class IngestService:
         self._pending: list[Incoming] = []
         self._deadline = 0.0
         self._stopping = threading.Event()
+        self._writer = BatchWriter(
+            lambda batch: store_batch(self.factory, batch, self.ctx), self._stopping
+        )
         self._generation = 0
         self._received = 0
         self._connected = False
-        self._client: mqtt.Client | None = None
+        self._client: IngestClient | None = None
         self._thread: threading.Thread | None = None
         # Figures of this process only; the totals over all processes are in IngestCounter.
         self.stored = 0
@@ -92,7 +95,7 @@ class IngestService:
 
     def start(self) -> None:
         """Start connecting and ingesting in a background thread; never blocks on the broker."""
-        client = mqtt.Client(
+        client = IngestClient(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=mqtt.MQTTv5,
@@ -104,6 +107,7 @@ class IngestService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_report = self._on_report
         self._client = client
         # Everything alive now (modules, mappers, the app) stays alive: move it out of the
         # collector's sight. Otherwise each full collection walks it again, a tenth of a
@@ -111,6 +115,7 @@ class IngestService:
         gc.freeze()
         if self._checkpointer is not None:
             self._checkpointer.start()
+        self._writer.start()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._thread.start()
 
@@ -131,11 +136,11 @@ class IngestService:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "dropped": dict(self.drops),
-            "errors": self.errors,
+            "errors": self.errors + self._writer.errors,
             "batches": self.batches,
-            "pending": len(self._pending),
+            "pending": len(self._pending) + self._writer.waiting,
             "lag_s": self.lag_s,
-            "last_error": self.last_error,
+            "last_error": self.last_error or self._writer.last_error,
         }
 
     @property
@@ -179,7 +184,18 @@ class IngestService:
                 backoff = min(backoff * 2, _RECONNECT_MAX_S)
                 continue
             while not self._stopping.is_set():
+                if self._writer.in_hand >= 2 and not self._writer.retrying:
+                    # Two batches wait for the database already: reading on now would only
+                    # take the GIL from the writer. Let the socket fill up meanwhile. (While
+                    # the database is down, read on: the broker's PINGRESPs must be read.)
+                    self._writer.wait_progress(0.05)
+                    self._ack_stored()
+                    if client.loop_misc() != mqtt.MQTT_ERR_SUCCESS:
+                        break
+                    continue
                 timeout = self._deadline - time.monotonic() if self._pending else 0.2
+                if self._writer.busy:  # come back soon to acknowledge what it committed
+                    timeout = min(timeout, 0.005)
                 rc = client.loop(timeout=max(0.0, min(timeout, 0.2)))
                 if rc == mqtt.MQTT_ERR_SUCCESS:
                     rc = self._read_burst(client)
@@ -188,6 +204,7 @@ class IngestService:
                     or time.monotonic() >= self._deadline
                 ):
                     self._flush()
+                self._ack_stored()
                 if rc != mqtt.MQTT_ERR_SUCCESS:
                     break
             if self._connected and not self._stopping.is_set():
@@ -198,14 +215,16 @@ class IngestService:
             self._flush()
             self._stopping.wait(backoff)
             backoff = min(backoff * 2, _RECONNECT_MAX_S)
-        if self._pending:
-            self._flush()
+        # Store what is in hand and acknowledge it, then leave (the broker keeps the session).
+        self._flush()
+        self._writer.finish()
+        self._ack_stored()
         if self._connected:
             client.disconnect()
             client.loop(timeout=0.5)
         self._connected = False
 
-    def _read_burst(self, client: mqtt.Client) -> mqtt.MQTTErrorCode:
+    def _read_burst(self, client: IngestClient) -> mqtt.MQTTErrorCode:
         """Read the messages already waiting on the socket, without a select() for each.
 
         `loop()` selects, then reads one packet; with a backlog that select is a third of the
@@ -247,12 +266,15 @@ class IngestService:
             log.warning("ingest %s disconnected (%s); reconnecting", self.client_id, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._on_report(msg.topic, msg.payload, msg.mid)
+
+    def _on_report(self, topic: str, payload: bytes | bytearray, mid: int) -> None:
         self._received += 1
-        incoming = Incoming(msg.topic, msg.payload, msg.mid, self._generation, time.monotonic())
+        incoming = Incoming(topic, payload, mid, self._generation, time.monotonic())
         try:
-            incoming.checked = classify(msg.topic, msg.payload)
+            incoming.checked = classify(topic, payload)
         except Exception:  # the loop's edge: a validator bug must not drop the connection
-            log.exception("ingest: validating a message on %s failed", msg.topic)
+            log.exception("ingest: validating a message on %s failed", topic)
             incoming.checked = "invalid"
         if not self._pending:
             self._deadline = incoming.received + self.settings.ingest_batch_ms / 1000
@@ -261,63 +283,22 @@ class IngestService:
     # --- batches --------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Store the pending batch (retrying while the database is down), then acknowledge it."""
+        """Hand the pending batch to the writer thread, which stores it in order."""
         batch, self._pending = self._pending, []
-        if not batch:
-            return
-        delay = 0.5
-        while True:
-            try:
-                result = store_batch(self.factory, batch, self.ctx)
-                break
-            except (OperationalError, InterfaceError) as exc:
-                # The database is down or locked: keep the batch unacknowledged and retry.
-                self.errors += 1
-                self.last_error = f"database: {exc.orig}"
-                log.warning("ingest: database unavailable, retrying in %.1fs: %s", delay, exc)
-                if self._stopping.wait(delay):
-                    return  # not acknowledged: the broker delivers these again
-                delay = min(delay * 2, _RETRY_MAX_S)
-            except Exception:  # the loop's edge: one bad batch must not stop ingest
-                self.errors += 1
-                log.exception("ingest: batch of %d failed; storing one by one", len(batch))
-                isolated = self._one_by_one(batch)
-                if isolated is not None:
-                    result = isolated
-                    break
-                if self._stopping.wait(delay):
-                    return
-        self._ack(batch)
-        self._account(result)
+        self._writer.submit(batch)
 
-    def _one_by_one(self, batch: list[Incoming]) -> BatchResult | None:
-        """Store each message alone, isolating and dropping a poisonous one (None: db down)."""
-        total = BatchResult()
-        for message in batch:
-            try:
-                part = store_batch(self.factory, [message], self.ctx)
-            except (OperationalError, InterfaceError):
-                return None
-            except DBAPIError as exc:
-                log.error("ingest: dropping report on %s: %s", message.topic, exc.orig)
-                total.drops["store_error"] += 1
-                continue
-            total.stored += part.stored
-            total.duplicates += part.duplicates
-            total.drops.update(part.drops)
-            if part.newest_measured and (
-                total.newest_measured is None or part.newest_measured > total.newest_measured
-            ):
-                total.newest_measured = part.newest_measured
-        return total
+    def _ack_stored(self) -> None:
+        """Acknowledge every batch the writer has committed (this thread drives paho)."""
+        for done in self._writer.take_done():
+            self._ack(done.batch)
+            self._account(done.result)
 
     def _ack(self, batch: list[Incoming]) -> None:
         client = self._client
         if client is None or not self._connected:
             return
-        for message in batch:
-            if message.generation == self._generation:
-                client.ack(message.mid, 1)
+        generation = self._generation
+        client.ack_many([m.mid for m in batch if m.generation == generation])
 
     def _account(self, result: BatchResult) -> None:
         self.batches += 1

@@ -4,6 +4,11 @@ Every report costs a row insert and a device update; through the ORM or Core's p
 processing that was four times slower than the database work itself, so these few
 statements go straight to the driver (SQLite's `?` or psycopg's `%s`). Times are stored
 exactly as the UTCDateTime column stores them, so the ORM reads them back unchanged.
+
+Each statement does the work of the whole batch in one step and returns at most one row
+(on SQLite, results are gathered with json_group_array): the driver lets go of the GIL
+for each step, and ingest's MQTT thread reads on while the database works
+(`server.ingest_writer`). A row per step would hand the GIL over once per report.
 """
 
 from __future__ import annotations
@@ -28,13 +33,10 @@ def _query(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
         cursor.close()
 
 
-def _execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Run one statement for many parameter rows on the driver's own cursor."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, rows)
-    finally:
-        cursor.close()
+def _one_json(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """The list a statement gathered into one JSON array (SQLite's json_group_array)."""
+    rows = _query(conn, sql, params)
+    return json.loads(rows[0][0]) if rows and rows[0][0] else []
 
 
 class HotSQL:
@@ -70,10 +72,16 @@ class HotSQL:
         """(state, last report seq) of the known devices among `ids`, locked on PostgreSQL."""
         # Locked in id order, so two ingest processes never wait on each other in a cycle;
         # SQLite's BEGIN IMMEDIATE already serialises writers.
-        lock = " ORDER BY id FOR UPDATE" if self.pg else ""
         where, params = self._ids("id", ids)
-        sql = f"SELECT id, state, last_report_seq FROM devices WHERE {where}{lock}"
-        return {r[0]: (r[1], r[2]) for r in _query(conn, sql, params)}
+        if self.pg:
+            lock = " ORDER BY id FOR UPDATE"
+            sql = f"SELECT id, state, last_report_seq FROM devices WHERE {where}{lock}"
+            return {r[0]: (r[1], r[2]) for r in _query(conn, sql, params)}
+        sql = (
+            "SELECT json_group_array(json_array(id, state, last_report_seq))"
+            f" FROM devices WHERE {where}"
+        )
+        return {r[0]: (r[1], r[2]) for r in _one_json(conn, sql, params)}
 
     def insert_reports(
         self, conn: Connection, rows: Sequence[tuple[int, int, Any, Any, str]]
@@ -82,19 +90,30 @@ class HotSQL:
         ones; returns the keys actually inserted."""
         if self.pg:
             return self._insert_reports_pg(conn, rows)
-        payload = f"{self.p}::json" if self.pg else self.p
-        ts = f"{self.p}::timestamptz" if self.pg else self.p
-        one = f"({self.p},{self.p},{ts},{ts},{payload})"
         inserted: set[tuple[int, int]] = set()
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
-            sql = (
-                "INSERT INTO health_reports (device_id, seq, measured_at, received_at, payload)"
-                f" VALUES {','.join([one] * len(chunk))}"
-                " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
-            )
-            flat = tuple(v for row in chunk for v in row)
-            inserted.update((r[0], r[1]) for r in _query(conn, sql, flat))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                sql = (
+                    "INSERT INTO health_reports (device_id, seq, measured_at, received_at, payload)"
+                    f" VALUES {','.join(['(?,?,?,?,?)'] * len(chunk))}"
+                    " ON CONFLICT (device_id, seq) DO NOTHING"
+                )
+                flat = tuple(v for row in chunk for v in row)
+                # Usually every report is new: then one step, no row back. Otherwise (a
+                # redelivery) undo it and insert again, this time listing what was new.
+                cursor.execute("SAVEPOINT ingest_insert")
+                cursor.execute(sql, flat)
+                if cursor.rowcount == len(chunk):
+                    inserted.update((r[0], r[1]) for r in chunk)
+                else:
+                    cursor.execute("ROLLBACK TO ingest_insert")
+                    cursor.execute(sql + " RETURNING device_id, seq", flat)
+                    inserted.update((r[0], r[1]) for r in cursor.fetchall())
+                cursor.execute("RELEASE ingest_insert")
+        finally:
+            cursor.close()
         return inserted
 
     def _insert_reports_pg(
@@ -118,20 +137,29 @@ class HotSQL:
         if not ids:
             return {}
         where, params = self._ids("id", ids)
-        out = {}
-        sql = f"SELECT id, latest_report FROM devices WHERE {where}"
-        for device_id, value in _query(conn, sql, params):
-            if value is not None:
-                out[device_id] = json.loads(value) if isinstance(value, str) else value
-        return out
+        if self.pg:
+            sql = f"SELECT id, latest_report FROM devices WHERE {where}"
+            rows = _query(conn, sql, params)
+            return {d: json.loads(v) if isinstance(v, str) else v for d, v in rows if v is not None}
+        sql = (
+            "SELECT json_group_array(json_array(id, json(latest_report)))"
+            f" FROM devices WHERE {where} AND latest_report IS NOT NULL"
+        )
+        return {device_id: value for device_id, value in _one_json(conn, sql, params)}
 
     def flagged_devices(self, conn: Connection, ids: Sequence[int]) -> set[int]:
         """Which of these devices have an unresolved flag."""
         if not ids:
             return set()
         where, params = self._ids("device_id", ids)
-        sql = f"SELECT DISTINCT device_id FROM flags WHERE status != 'resolved' AND {where}"
-        return {r[0] for r in _query(conn, sql, params)}
+        if self.pg:
+            sql = f"SELECT DISTINCT device_id FROM flags WHERE status != 'resolved' AND {where}"
+            return {r[0] for r in _query(conn, sql, params)}
+        sql = (
+            "SELECT json_group_array(DISTINCT device_id)"
+            f" FROM flags WHERE status != 'resolved' AND {where}"
+        )
+        return set(_one_json(conn, sql, params))
 
     def update_devices(
         self,
@@ -146,24 +174,22 @@ class HotSQL:
         if self.pg:
             self._update_devices_pg(conn, list(fresh), list(seen_only))
             return
-        p = self.p
-        ts = f"{p}::timestamptz" if self.pg else p
-        seen = (
-            f"last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < {ts}"
-            f" THEN {ts} ELSE last_seen_at END"
-        )
-        report = f"{p}::json" if self.pg else p
-        fresh_rows = [(s, s, q, r, i) for s, q, r, i in fresh]
-        if fresh_rows:
-            _execute_many(
+        # One statement over a VALUES list (seen, seq, report, id); NULL seq and report for
+        # a device with no newer report, so only its last-seen time moves.
+        rows: list[tuple[Any, int | None, str | None, int]] = list(fresh)
+        rows += [(s, None, None, i) for s, i in seen_only]
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            _query(
                 conn,
-                f"UPDATE devices SET {seen}, last_report_seq = {p}, latest_report = {report}"
-                f" WHERE id = {p}",
-                fresh_rows,
+                "UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL"
+                " OR last_seen_at < u.column1 THEN u.column1 ELSE last_seen_at END,"
+                " last_report_seq = coalesce(u.column2, last_report_seq),"
+                " latest_report = coalesce(u.column3, latest_report)"
+                f" FROM (VALUES {','.join(['(?,?,?,?)'] * len(chunk))}) AS u"
+                " WHERE devices.id = u.column4",
+                tuple(v for row in chunk for v in row),
             )
-        seen_rows = [(s, s, i) for s, i in seen_only]
-        if seen_rows:
-            _execute_many(conn, f"UPDATE devices SET {seen} WHERE id = {p}", seen_rows)
 
     def _update_devices_pg(
         self,
