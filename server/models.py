@@ -137,7 +137,9 @@ class Device(Base):
             name="device_state",
         ),
         Index("ix_devices_state_location", "state", "location_id"),
-        Index("ix_devices_state_interval_seen", "state", "report_interval_s", "last_seen_at"),
+        # Not last_seen_at: every report moves it (migration 0008).
+        Index("ix_devices_state_interval", "state", "report_interval_s"),
+        {"postgresql_with": {"fillfactor": 80}},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_tag: Mapped[str] = mapped_column(String(32), unique=True)

@@ -98,8 +98,9 @@ def device_counts(session: Session) -> dict[int, dict[str, int]]:
 def silent_on_loan(session: Session, now: datetime, grace_s: int) -> int:
     """Devices on loan not heard from within their report interval plus the grace (or never).
 
-    Counted per distinct interval with a plain range on last_seen_at, so each count is a
-    range of the (state, report_interval_s, last_seen_at) index, with no per-row arithmetic.
+    Counted per distinct interval with a plain range on last_seen_at, so each count reads the
+    (state, report_interval_s) index's range and compares a time, with no per-row arithmetic.
+    (last_seen_at is in no index: every stored report moves it; migration 0008.)
     """
     on_loan = Device.state == "on_loan"
     intervals = session.scalars(
