@@ -74,7 +74,11 @@ class IngestService:
         self._deadline = 0.0
         self._stopping = threading.Event()
         self._writer = BatchWriter(
-            lambda batch: store_batch(self.factory, batch, self.ctx), self._stopping
+            lambda batch, turn: store_batch(
+                self.factory, batch, self.ctx, before_lock=turn.wait, after_lock=turn.release
+            ),
+            self._stopping,
+            threads=1 if settings.is_sqlite else 2,
         )
         self._generation = 0
         self._received = 0
@@ -184,10 +188,10 @@ class IngestService:
                 backoff = min(backoff * 2, _RECONNECT_MAX_S)
                 continue
             while not self._stopping.is_set():
-                if self._writer.in_hand >= 2 and not self._writer.retrying:
-                    # Two batches wait for the database already: reading on now would only
-                    # take the GIL from the writer. Let the socket fill up meanwhile. (While
-                    # the database is down, read on: the broker's PINGRESPs must be read.)
+                if self._writer.in_hand > self._writer.threads and not self._writer.retrying:
+                    # A batch waits for a free writer already: reading on now would only take
+                    # the GIL from the writers. Let the socket fill up meanwhile. (While the
+                    # database is down, read on: the broker's PINGRESPs must be read.)
                     self._writer.wait_progress(0.05)
                     self._ack_stored()
                     if client.loop_misc() != mqtt.MQTT_ERR_SUCCESS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,10 +87,24 @@ class BatchContext:
     own_checkpoints: bool = False
 
 
+def _nothing() -> None:
+    pass
+
+
 def store_batch(
-    factory: sessionmaker[Session], messages: list[Incoming], ctx: BatchContext
+    factory: sessionmaker[Session],
+    messages: list[Incoming],
+    ctx: BatchContext,
+    *,
+    before_lock: Callable[[], None] = _nothing,
+    after_lock: Callable[[], None] = _nothing,
 ) -> BatchResult:
-    """Validate, store and evaluate a batch in one transaction; committed on return."""
+    """Validate, store and evaluate a batch in one transaction; committed on return.
+
+    `before_lock` and `after_lock` run just before and after the batch locks its devices'
+    rows: batches stored at once take their locks in the order they came
+    (`server.ingest_writer`), so a device's reports are inserted in that order too.
+    """
     result = BatchResult()
     valid: dict[tuple[int, int], Valid] = {}
     for message in messages:
@@ -113,7 +128,9 @@ def store_batch(
         if ctx.own_checkpoints:
             session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")
         if valid:
-            _store(session, valid, ctx, result)
+            _store(session, valid, ctx, result, before_lock, after_lock)
+        else:
+            after_lock()
         _count(session, result)
         session.commit()
         if ctx.own_checkpoints:  # the connection goes back to the pool as it came
@@ -122,11 +139,18 @@ def store_batch(
 
 
 def _store(
-    session: Session, valid: dict[tuple[int, int], Valid], ctx: BatchContext, result: BatchResult
+    session: Session,
+    valid: dict[tuple[int, int], Valid],
+    ctx: BatchContext,
+    result: BatchResult,
+    before_lock: Callable[[], None],
+    after_lock: Callable[[], None],
 ) -> None:
     sql = HotSQL(session.get_bind().dialect.name)
     conn = session.connection()
+    before_lock()
     devices = sql.lock_devices(conn, sorted({k[0] for k in valid}))
+    after_lock()
     for key in [k for k in valid if k[0] not in devices]:
         del valid[key]
         result.drops["unknown_device"] += 1
