@@ -103,7 +103,6 @@ def generate(engine: Engine, devices: int, reports: int, seed: int = 1) -> dict[
                 "intake_at": intake,
                 "last_seen_at": seen if state == "on_loan" else None,
                 "last_report_seq": None,
-                "latest_report": None,
                 "report_interval_s": 900,
             }
         )

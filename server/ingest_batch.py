@@ -179,7 +179,7 @@ def _apply(
 ) -> None:
     """Run the report rules on each device's new reports in order; refresh its snapshot."""
     conn = session.connection()
-    fresh: list[tuple[Any, int, str, int]] = []
+    fresh: list[tuple[Any, int, int]] = []
     seen_only: list[tuple[Any, int]] = []
     newer: dict[int, list[Valid]] = {}
     for device_id, items in by_device.items():
@@ -189,7 +189,7 @@ def _apply(
         seen = min(max(v.measured_at for v in by_device[device_id]), now)
         if items:
             newer[device_id] = items
-            fresh.append((sql.time(seen), items[-1].seq, items[-1].text, device_id))
+            fresh.append((sql.time(seen), items[-1].seq, device_id))
         else:
             seen_only.append((sql.time(seen), device_id))
         newest = max(v.measured_at for v in by_device[device_id])
@@ -226,8 +226,14 @@ def _evaluate(
     th = ctx.thresholds
     # The stored previous report matters only for "growing" and "two in a row": fetch it
     # only for the few devices whose first new report could trigger those.
-    want = [d for d, items in newer.items() if needs_previous(items[0].data, th)]
-    stored = sql.latest_reports(conn, want)
+    # The previous report is the one the device's last_report_seq names (read before this
+    # batch): stored unless retention has since removed it.
+    want = {
+        d: last_seq
+        for d, items in newer.items()
+        if (last_seq := devices[d][1]) is not None and needs_previous(items[0].data, th)
+    }
+    stored = sql.reports(conn, want)
     out: dict[int, list[list[Finding]]] = {}
     for device_id, items in newer.items():
         previous = stored.get(device_id)

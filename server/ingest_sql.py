@@ -132,19 +132,22 @@ class HotSQL:
         )
         return {(r[0], r[1]) for r in _query(conn, sql, columns)}
 
-    def latest_reports(self, conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """The stored latest report of each of these devices (that has one)."""
-        if not ids:
+    def reports(self, conn: Connection, keys: dict[int, int]) -> dict[int, dict[str, Any]]:
+        """The stored report of each device in `keys` ({device id: seq}) that is still kept."""
+        if not keys:
             return {}
-        where, params = self._ids("id", ids)
         if self.pg:
-            sql = f"SELECT id, latest_report FROM devices WHERE {where}"
-            rows = _query(conn, sql, params)
-            return {d: json.loads(v) if isinstance(v, str) else v for d, v in rows if v is not None}
+            sql = (
+                "SELECT device_id, payload FROM health_reports WHERE (device_id, seq) IN"
+                " (SELECT * FROM unnest(%s::int[], %s::bigint[]))"
+            )
+            rows = _query(conn, sql, (list(keys), list(keys.values())))
+            return {d: json.loads(v) if isinstance(v, str) else v for d, v in rows}
         sql = (
-            "SELECT json_group_array(json_array(id, json(latest_report)))"
-            f" FROM devices WHERE {where} AND latest_report IS NOT NULL"
+            "SELECT json_group_array(json_array(device_id, json(payload))) FROM health_reports"
+            f" WHERE (device_id, seq) IN (VALUES {','.join(['(?,?)'] * len(keys))})"
         )
+        params = tuple(v for item in keys.items() for v in item)
         return {device_id: value for device_id, value in _one_json(conn, sql, params)}
 
     def flagged_devices(self, conn: Connection, ids: Sequence[int]) -> set[int]:
@@ -164,37 +167,38 @@ class HotSQL:
     def update_devices(
         self,
         conn: Connection,
-        fresh: Iterable[tuple[Any, int, str, int]],
+        fresh: Iterable[tuple[Any, int, int]],
         seen_only: Iterable[tuple[Any, int]],
     ) -> None:
-        """Refresh devices: (seen, seq, report, id) with a newer snapshot; (seen, id) without.
+        """Refresh devices: (seen, seq, id) with a newer latest report; (seen, id) without.
+
+        The device's latest snapshot is its report (device, last_report_seq), not a copy.
 
         The last-seen time only ever moves forward, whatever order batches commit in.
         """
         if self.pg:
             self._update_devices_pg(conn, list(fresh), list(seen_only))
             return
-        # One statement over a VALUES list (seen, seq, report, id); NULL seq and report for
-        # a device with no newer report, so only its last-seen time moves.
-        rows: list[tuple[Any, int | None, str | None, int]] = list(fresh)
-        rows += [(s, None, None, i) for s, i in seen_only]
+        # One statement over a VALUES list (seen, seq, id); a NULL seq for a device with no
+        # newer report, so only its last-seen time moves.
+        rows: list[tuple[Any, int | None, int]] = list(fresh)
+        rows += [(s, None, i) for s, i in seen_only]
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
             _query(
                 conn,
                 "UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL"
                 " OR last_seen_at < u.column1 THEN u.column1 ELSE last_seen_at END,"
-                " last_report_seq = coalesce(u.column2, last_report_seq),"
-                " latest_report = coalesce(u.column3, latest_report)"
-                f" FROM (VALUES {','.join(['(?,?,?,?)'] * len(chunk))}) AS u"
-                " WHERE devices.id = u.column4",
+                " last_report_seq = coalesce(u.column2, last_report_seq)"
+                f" FROM (VALUES {','.join(['(?,?,?)'] * len(chunk))}) AS u"
+                " WHERE devices.id = u.column3",
                 tuple(v for row in chunk for v in row),
             )
 
     def _update_devices_pg(
         self,
         conn: Connection,
-        fresh: list[tuple[Any, int, str, int]],
+        fresh: list[tuple[Any, int, int]],
         seen_only: list[tuple[Any, int]],
     ) -> None:
         # One statement over arrays per kind of update, rather than a statement per device.
@@ -203,14 +207,13 @@ class HotSQL:
             " THEN u.seen ELSE d.last_seen_at END"
         )
         if fresh:
-            seens, seqs, reports, ids = (list(c) for c in zip(*fresh, strict=True))
+            seens, seqs, ids = (list(c) for c in zip(*fresh, strict=True))
             _query(
                 conn,
-                f"UPDATE devices d SET {seen}, last_report_seq = u.seq, latest_report = u.report"
-                " FROM unnest(%b::text[]::timestamptz[], %b::bigint[], %b::text[]::json[],"
-                " %b::int[])"
-                " AS u(seen, seq, report, id) WHERE d.id = u.id",
-                (seens, seqs, reports, ids),
+                f"UPDATE devices d SET {seen}, last_report_seq = u.seq"
+                " FROM unnest(%b::text[]::timestamptz[], %b::bigint[], %b::int[])"
+                " AS u(seen, seq, id) WHERE d.id = u.id",
+                (seens, seqs, ids),
             )
         if seen_only:
             seens, ids = (list(c) for c in zip(*seen_only, strict=True))

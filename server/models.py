@@ -157,8 +157,9 @@ class Device(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     intake_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column()
+    # The device's latest report is health_reports (id, last_report_seq), not a copy here:
+    # every report moves it (migration 0009).
     last_report_seq: Mapped[int | None] = mapped_column(BigInteger)
-    latest_report: Mapped[dict[str, Any] | None]
     report_interval_s: Mapped[int] = mapped_column(Integer, default=900)
     location: Mapped[Location] = relationship(lazy="joined")
 

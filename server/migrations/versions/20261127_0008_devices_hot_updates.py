@@ -8,8 +8,9 @@ the new row version lands beside the old one.
 
 The silent-devices count (`server.dashboard.queries.silent_on_loan`) now finds the devices on
 loan per report interval through (state, report_interval_s) and reads last_seen_at from the
-rows: a few milliseconds more for the overview of a 50,000-device fleet, against every
-report stored.
+rows: for a 50,000-device fleet with 25,000 on loan, about 10 ms more for the overview's SQL
+on SQLite (11 -> 24 ms measured), once per overview refresh, against 15 µs saved on every
+report stored on PostgreSQL (and an index entry less to move per report on SQLite).
 
 Revision ID: 0008
 Revises: 0007
