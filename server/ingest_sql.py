@@ -138,14 +138,17 @@ class HotSQL:
             return {}
         if self.pg:
             sql = (
-                "SELECT device_id, payload FROM health_reports WHERE (device_id, seq) IN"
-                " (SELECT * FROM unnest(%s::int[], %s::bigint[]))"
+                "SELECT h.device_id, h.payload"
+                " FROM unnest(%s::int[], %s::bigint[]) AS k(device_id, seq)"
+                " JOIN health_reports h ON h.device_id = k.device_id AND h.seq = k.seq"
             )
             rows = _query(conn, sql, (list(keys), list(keys.values())))
             return {d: json.loads(v) if isinstance(v, str) else v for d, v in rows}
+        # A join, not `(device_id, seq) IN (VALUES ...)`: SQLite scans the table for that.
         sql = (
-            "SELECT json_group_array(json_array(device_id, json(payload))) FROM health_reports"
-            f" WHERE (device_id, seq) IN (VALUES {','.join(['(?,?)'] * len(keys))})"
+            "SELECT json_group_array(json_array(h.device_id, json(h.payload)))"
+            f" FROM (VALUES {','.join(['(?,?)'] * len(keys))}) AS k"
+            " JOIN health_reports h ON h.device_id = k.column1 AND h.seq = k.column2"
         )
         params = tuple(v for item in keys.items() for v in item)
         return {device_id: value for device_id, value in _one_json(conn, sql, params)}
