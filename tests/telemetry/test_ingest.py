@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.report import Battery, health_topic
+from agent.report import Battery, Disk, Temperatures, health_topic
 from server.ingest import IngestService
 from server.models import Device, Flag, HealthReportRow, IngestCounter
 from tests.telemetry.fleet import Endpoint, make_devices, payload, publish_all, wait_until
@@ -132,3 +132,41 @@ def test_worn_battery_opens_a_repair_flag_that_resolves_after_good_reports(
         assert flag.status == "resolved"
         assert flag.resolved_by == "system"
         assert flag.note and "2 reports" in flag.note
+
+
+def test_rules_that_need_the_previous_report_read_it_from_an_earlier_batch(
+    factory: sessionmaker[Session], sim: Endpoint, start_ingest: Callable[..., IngestService]
+) -> None:
+    """Two hot reports in a row and growing sectors, each report in a batch of its own: the
+    previous report comes from the database (the device's last_report_seq), not the batch."""
+    hot, sectors, cool = make_devices(factory, 3)
+    ingest = start_ingest()
+    assert wait_until(lambda: ingest.connected, 10)
+
+    def disk(reallocated: int) -> Disk:
+        return Disk(kind="ata", size_bytes=500_000_000_000, free_bytes=200_000_000_000,
+                    smart_passed=True, reallocated_sectors=reallocated)  # fmt: skip
+
+    steps = [
+        [(hot, 1, {"temperatures": Temperatures(cpu_c=91.0)}),
+         (sectors, 1, {"disks": (disk(4),)}),
+         (cool, 1, {"temperatures": Temperatures(cpu_c=95.0)})],
+        [(hot, 2, {"temperatures": Temperatures(cpu_c=93.0)}),
+         (sectors, 2, {"disks": (disk(9),)}),
+         (cool, 2, {"temperatures": Temperatures(cpu_c=60.0)})],
+    ]  # fmt: skip
+    for n, step in enumerate(steps, start=1):
+        items = [(health_topic(str(d)), payload(d, seq, **changes)) for d, seq, changes in step]
+        assert publish_all(sim, items) == 3
+        assert wait_until(lambda n=n: _count(factory) == 3 * n, 15)
+    with factory() as s:
+        flags = {(f.device_id, f.reason): f for f in s.scalars(select(Flag))}
+    overheating = flags[(hot, "overheating")]
+    assert (overheating.evidence["temperature_c"], overheating.evidence["previous_c"]) == (
+        93.0,
+        91.0,
+    )
+    assert (cool, "overheating") not in flags  # hot once, then cool: not two in a row
+    growing = flags[(sectors, "disk_sectors")]
+    assert growing.severity == "critical" and growing.evidence["growing"] is True
+    assert growing.evidence["disks"][0]["previous"] == {"reallocated_sectors": 4}
