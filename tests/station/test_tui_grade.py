@@ -17,8 +17,8 @@ from station.ui.app import StationApp
 from station.ui.choice import Choice
 from station.ui.grade import GradeDialog
 from tests.station.test_station_tablets import ScriptedAdb
-from tests.station.test_tui_tablets import NO_ACCOUNTS, attached_tablet, wait_for
-from tests.station.tui_app import NoHardware
+from tests.station.test_tui_tablets import NO_ACCOUNTS, TABLET, wait_for
+from tests.station.tui_app import NoHardware, attach_tablet
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,7 +38,7 @@ async def test_grading_fits_80x24_and_is_filled_from_the_keyboard(
 ) -> None:
     app = StationApp(Station(cfg, runner=ScriptedAdb(NO_ACCOUNTS)), NoHardware(), language=language)
     async with app.run_test(size=SIZE) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await pilot.press("g")

@@ -27,9 +27,9 @@ from tests.station.test_tui_tablets import (
     NO_ACCOUNTS,
     TABLET,
     NoHardware,
-    attached_tablet,
     wait_for,
 )
+from tests.station.tui_app import attach_tablet
 
 pytestmark = pytest.mark.asyncio
 
@@ -65,7 +65,7 @@ async def test_history_from_an_earlier_session_is_loaded_from_the_server(
     station = Station(replace(cfg, server_url=url, token=token), runner=ScriptedAdb(NO_ACCOUNTS))
     app = StationApp(station, NoHardware(), language="nl")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await wait_for(pilot, lambda: rec.history is not None)
@@ -103,7 +103,7 @@ async def test_history_shows_the_stations_own_records_when_the_server_is_unreach
 
     app = StationApp(station, NoHardware(), language="nl")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await wait_for(pilot, lambda: rec.history is not None)

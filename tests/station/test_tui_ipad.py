@@ -6,7 +6,6 @@ ideviceinfo dumps and hand-written files, as SOURCES.md says); the engine and ap
 from __future__ import annotations
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from station.config import StationConfig
@@ -26,7 +25,7 @@ from tests.station.test_station_ios import (
     pmd3,
     recordings,
 )
-from tests.station.tui_app import NoHardware, log_text
+from tests.station.tui_app import NoHardware, attach_tablet, log_text
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -43,11 +42,6 @@ IPAD = UsbTablet(
 )
 
 
-async def attached_ipad(pilot: Pilot[int], app: StationApp) -> None:
-    app.post_message(DeviceEvent(TabletAttached(IPAD)))
-    await wait_for(pilot, lambda: app.selected() is not None)
-
-
 def steps(app: StationApp) -> str:
     return str(app.screen.query_one("#steps", Static).render())
 
@@ -60,7 +54,7 @@ async def test_ipad_is_diagnosed_refused_while_find_my_is_on_then_erased(
     station = Station(cfg, runner=runner)
     app = StationApp(station, NoHardware(), language="en")
     async with app.run_test(size=(100, 30)) as pilot:
-        await attached_ipad(pilot, app)
+        await attach_tablet(pilot, app, IPAD)
         rec = app.selected()
         assert rec is not None
         await pilot.press("d")
@@ -101,7 +95,7 @@ async def test_ipad_without_a_find_my_answer_gets_the_guided_steps_in_dutch(
     station = Station(cfg, runner=ReplayRunner(DATA, recordings(cfg, IPAD_MINI)))
     app = StationApp(station, NoHardware())
     async with app.run_test(size=(100, 30)) as pilot:
-        await attached_ipad(pilot, app)
+        await attach_tablet(pilot, app, IPAD)
         rec = app.selected()
         assert rec is not None
         await pilot.press("w")

@@ -33,8 +33,8 @@ from station.ui.dialogs import IntakeDialog
 from station.ui.grade import GradeDialog
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ScriptedAdb
-from tests.station.test_tui_tablets import NO_ACCOUNTS, attached_tablet
-from tests.station.tui_app import NoHardware
+from tests.station.test_tui_tablets import NO_ACCOUNTS, TABLET
+from tests.station.tui_app import NoHardware, attach_tablet
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
@@ -88,7 +88,7 @@ async def test_a_tablet_from_intake_to_ready_on_the_server(
     station = Station(replace(cfg, server_url=url, token=token), runner=ScriptedAdb(NO_ACCOUNTS))
     app = StationApp(station, NoHardware(), language="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None and rec.asset_tag == ""
 
@@ -136,7 +136,7 @@ async def test_a_tablet_diagnosis_arrives_on_the_server_as_a_diagnostics_job(
     station = Station(replace(cfg, server_url=url, token=token), runner=ScriptedAdb(NO_ACCOUNTS))
     app = StationApp(station, NoHardware(), language="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await pilot.press("i")

@@ -7,18 +7,16 @@ tests/data/station/SOURCES.md, "Gaps"); everything after them is the real engine
 from __future__ import annotations
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from station.config import StationConfig
-from station.hw.udev import TabletAttached
 from station.hw.usb import UsbTablet
 from station.service import Station
 from station.ui.app import StationApp
-from station.ui.messages import DeviceEvent, DeviceFacts
+from station.ui.messages import DeviceFacts
 from station.ui.tablet import TabletResetDialog
 from tests.station.test_station_tablets import ACCOUNTS, BATTERY, ScriptedAdb
-from tests.station.tui_app import NoHardware, log_text
+from tests.station.tui_app import NoHardware, attach_tablet, log_text
 from tests.station.tui_waits import click, dialog, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -36,15 +34,10 @@ TABLET = UsbTablet(
 )
 
 
-async def attached_tablet(pilot: Pilot[int], app: StationApp) -> None:
-    app.post_message(DeviceEvent(TabletAttached(TABLET)))
-    await wait_for(pilot, lambda: app.selected() is not None)
-
-
 async def test_tablet_with_a_google_account_is_refused(cfg: StationConfig) -> None:
     app = StationApp(Station(cfg, runner=ScriptedAdb(ACCOUNTS)), NoHardware(), language="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None and rec.kind == "tablet" and rec.serial == "R52N10ABCDE"
         await pilot.press("w")
@@ -62,7 +55,7 @@ async def test_guided_tablet_reset_is_recorded_and_diagnosis_shows_battery(
     station = Station(cfg, runner=ScriptedAdb(NO_ACCOUNTS))
     app = StationApp(station, NoHardware(), language="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await pilot.press("d")
@@ -93,7 +86,7 @@ async def test_reset_steps_and_diagnosis_findings_are_in_dutch_by_default(
     station = Station(cfg, runner=adb)
     app = StationApp(station, NoHardware())
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await pilot.press("d")
@@ -118,7 +111,7 @@ async def test_reset_steps_and_diagnosis_findings_are_in_dutch_by_default(
 async def test_a_server_lookup_answering_late_does_not_undo_a_newer_one(cfg: StationConfig) -> None:
     app = StationApp(Station(cfg, runner=ScriptedAdb(NO_ACCOUNTS)), NoHardware(), language="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await attached_tablet(pilot, app)
+        await attach_tablet(pilot, app, TABLET)
         rec = app.selected()
         assert rec is not None
         await wait_for(pilot, lambda: rec.history is not None)  # the attach-time lookup is in
