@@ -5,10 +5,10 @@ processing that was four times slower than the database work itself, so these fe
 statements go straight to the driver (SQLite's `?` or psycopg's `%s`). Times are stored
 exactly as the UTCDateTime column stores them, so the ORM reads them back unchanged.
 
-Each statement does the work of the whole batch in one step and returns at most one row
-(on SQLite, results are gathered with json_group_array): the driver lets go of the GIL
-for each step, and ingest's MQTT thread reads on while the database works
-(`server.ingest_writer`). A row per step would hand the GIL over once per report.
+Each statement does the work of the whole batch at once, and on SQLite returns at most one
+row (results gathered with json_group_array): sqlite3 lets go of the GIL for each step, and
+ingest's MQTT thread reads on while the database works (`server.ingest_writer`). A row per
+step would hand the GIL over once per report.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ class HotSQL:
             " JOIN health_reports h ON h.device_id = k.column1 AND h.seq = k.column2"
         )
         params = tuple(v for item in keys.items() for v in item)
-        return {device_id: value for device_id, value in _one_json(conn, sql, params)}
+        return dict(_one_json(conn, sql, params))
 
     def flagged_devices(self, conn: Connection, ids: Sequence[int]) -> set[int]:
         """Which of these devices have an unresolved flag."""
