@@ -89,7 +89,6 @@ class IngestService:
         self.stored = 0
         self.duplicates = 0
         self.drops: Counter[str] = Counter()
-        self.errors = 0
         self.batches = 0
         self.last_commit_at: float | None = None
         self.lag_s: float | None = None
@@ -140,12 +139,17 @@ class IngestService:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "dropped": dict(self.drops),
-            "errors": self.errors + self._writer.errors,
+            "errors": self.errors,
             "batches": self.batches,
             "pending": len(self._pending) + self._writer.waiting,
             "lag_s": self.lag_s,
             "last_error": self.last_error or self._writer.last_error,
         }
+
+    @property
+    def errors(self) -> int:
+        """Batches that failed to store (each retried, or stored one report at a time)."""
+        return self._writer.errors
 
     @property
     def connected(self) -> bool:
