@@ -1,8 +1,8 @@
 """One device as its page shows it: identity, current loan, timeline and health history.
 
-Every query selects only the columns the page shows, as tuples: ORM objects would load
-columns it never shows (the device's latest report, job details, certificates as JSON)
-and cost more in Python than the queries themselves.
+Every query selects only the columns the page shows, as tuples, run on the driver
+(`DriverQuery`): ORM objects would load columns it never shows (job details, certificates
+as JSON), and SQLAlchemy's execution costs more in Python than these queries themselves.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
+from server.core.driver_query import DriverQuery
 from server.dashboard.health_sql import report_figures
 from server.dashboard.timeline import DeviceFlag, Entry, device_timeline
 from server.models import Borrower, Device, HealthDaily, Loan, Location
@@ -68,7 +69,7 @@ _LoanPlace = aliased(Location)
 _ID = bindparam("device_id", type_=Integer())
 
 # The device, its place and its active loan (at most one: a partial unique index) in one row.
-_DEVICE = (
+_DEVICE = DriverQuery(
     select(
         Device.id,
         Device.asset_tag,
@@ -93,7 +94,7 @@ _DEVICE = (
     .outerjoin(Borrower, Borrower.id == Loan.borrower_id)
     .where(Device.id == _ID)
 )
-_DAILY = (
+_DAILY = DriverQuery(
     select(
         HealthDaily.day,
         HealthDaily.battery_health_pct,
@@ -109,9 +110,7 @@ _DAILY = (
 
 def load(session: Session, device_id: int) -> DeviceView | None:
     """The device's page data, or None when there is no such device."""
-    conn = session.connection()
-    params = {"device_id": device_id}
-    row: Any = conn.execute(_DEVICE, params).first()  # typed per column; unpacked below
+    row = _DEVICE.first(session.connection(), {"device_id": device_id})
     if row is None:
         return None
     device = DeviceFacts(*row[:11])
@@ -129,7 +128,7 @@ def health_series(session: Session, device_id: int) -> dict[str, list[tuple[floa
     raw = report_figures(session, device_id, RAW_POINTS)
     oldest_raw = raw[-1][0] if raw else None
     rows: list[Any] = []
-    for day, *values in session.connection().execute(_DAILY, {"device_id": device_id}):
+    for day, *values in _DAILY.rows(session.connection(), {"device_id": device_id}):
         at = datetime.combine(day, time(12), tzinfo=UTC).timestamp()
         if oldest_raw is not None and at >= oldest_raw:
             break

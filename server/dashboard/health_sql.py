@@ -11,6 +11,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.core.driver_query import DriverQuery
+
 _SQLITE = """
 SELECT (julianday(measured_at) - 2440587.5) * 86400.0 AS at,
   coalesce(json_extract(payload, '$.battery.health_pct'),
@@ -62,7 +64,7 @@ ORDER BY measured_at DESC
 """
 
 
-_STATEMENTS = {"sqlite": text(_SQLITE), "postgresql": text(_POSTGRES)}
+_STATEMENTS = {"sqlite": DriverQuery(text(_SQLITE)), "postgresql": DriverQuery(text(_POSTGRES))}
 
 Figures = tuple[float, float | None, float | None, float | None, float | None, float | None]
 
@@ -75,4 +77,4 @@ def report_figures(session: Session, device_id: int, limit: int) -> list[Figures
     """
     conn = session.connection()
     stmt = _STATEMENTS["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
-    return [tuple(r) for r in conn.execute(stmt, {"device_id": device_id, "limit": limit})]
+    return stmt.rows(conn, {"device_id": device_id, "limit": limit})

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from server.core.driver_query import DriverQuery
 from server.core.sqltypes import UTCDateTime
 from server.models import ConditionRecord, DeviceEvent, Flag, JobResult, Loan, Location
 
@@ -77,81 +78,83 @@ def _newest(stmt: Any, order: Any) -> Any:
     return select(stmt.order_by(order).limit(PER_SOURCE).subquery())
 
 
-_TIMELINE = union_all(
-    _newest(
-        select(
-            *_part(
-                "event",
-                at=DeviceEvent.at,
-                kind=DeviceEvent.kind,
-                a=DeviceEvent.from_state,
-                b=DeviceEvent.to_state,
-                c=DeviceEvent.actor,
-                d=DeviceEvent.reason,
+_TIMELINE = DriverQuery(
+    union_all(
+        _newest(
+            select(
+                *_part(
+                    "event",
+                    at=DeviceEvent.at,
+                    kind=DeviceEvent.kind,
+                    a=DeviceEvent.from_state,
+                    b=DeviceEvent.to_state,
+                    c=DeviceEvent.actor,
+                    d=DeviceEvent.reason,
+                )
+            ).where(DeviceEvent.device_id == _ID),
+            DeviceEvent.at.desc(),
+        ),
+        _newest(
+            select(
+                *_part(
+                    "job",
+                    at=func.coalesce(JobResult.ended_at, JobResult.started_at),
+                    ref=JobResult.id,
+                    kind=JobResult.kind,
+                    status=JobResult.status,
+                    a=JobResult.method,
+                    b=JobResult.station,
+                    c=JobResult.recorded_by,
+                    certified=JobResult.certificate.is_not(None),
+                )
+            ).where(JobResult.device_id == _ID),
+            JobResult.id.desc(),
+        ),
+        _newest(
+            select(
+                *_part(
+                    "condition",
+                    at=ConditionRecord.recorded_at,
+                    a=ConditionRecord.cosmetic_grade,
+                    b=ConditionRecord.functional_grade,
+                    c=ConditionRecord.battery_grade,
+                    d=ConditionRecord.technician,
+                    status=ConditionRecord.notes,  # text column reused: the notes
+                )
+            ).where(ConditionRecord.device_id == _ID),
+            ConditionRecord.recorded_at.desc(),
+        ),
+        _newest(
+            select(
+                *_part(
+                    "loan",
+                    at=Loan.started_at,
+                    at2=Loan.returned_at,
+                    ref=Loan.id,
+                    a=Location.name,
+                    d=Loan.return_condition,
+                )
             )
-        ).where(DeviceEvent.device_id == _ID),
-        DeviceEvent.at.desc(),
-    ),
-    _newest(
-        select(
-            *_part(
-                "job",
-                at=func.coalesce(JobResult.ended_at, JobResult.started_at),
-                ref=JobResult.id,
-                kind=JobResult.kind,
-                status=JobResult.status,
-                a=JobResult.method,
-                b=JobResult.station,
-                c=JobResult.recorded_by,
-                certified=JobResult.certificate.is_not(None),
-            )
-        ).where(JobResult.device_id == _ID),
-        JobResult.id.desc(),
-    ),
-    _newest(
-        select(
-            *_part(
-                "condition",
-                at=ConditionRecord.recorded_at,
-                a=ConditionRecord.cosmetic_grade,
-                b=ConditionRecord.functional_grade,
-                c=ConditionRecord.battery_grade,
-                d=ConditionRecord.technician,
-                status=ConditionRecord.notes,  # text column reused: the notes
-            )
-        ).where(ConditionRecord.device_id == _ID),
-        ConditionRecord.recorded_at.desc(),
-    ),
-    _newest(
-        select(
-            *_part(
-                "loan",
-                at=Loan.started_at,
-                at2=Loan.returned_at,
-                ref=Loan.id,
-                a=Location.name,
-                d=Loan.return_condition,
-            )
-        )
-        .join(Location, Location.id == Loan.location_id)
-        .where(Loan.device_id == _ID),
-        Loan.started_at.desc(),
-    ),
-    _newest(
-        select(
-            *_part(
-                "flag",
-                at=Flag.opened_at,
-                ref=Flag.id,
-                kind=Flag.kind,
-                status=Flag.status,
-                a=Flag.reason,
-                b=Flag.severity,
-                d=Flag.note,
-            )
-        ).where(Flag.device_id == _ID),
-        Flag.opened_at.desc(),
-    ),
+            .join(Location, Location.id == Loan.location_id)
+            .where(Loan.device_id == _ID),
+            Loan.started_at.desc(),
+        ),
+        _newest(
+            select(
+                *_part(
+                    "flag",
+                    at=Flag.opened_at,
+                    ref=Flag.id,
+                    kind=Flag.kind,
+                    status=Flag.status,
+                    a=Flag.reason,
+                    b=Flag.severity,
+                    d=Flag.note,
+                )
+            ).where(Flag.device_id == _ID),
+            Flag.opened_at.desc(),
+        ),
+    )
 )
 
 
@@ -161,8 +164,8 @@ def device_timeline(
     """The timeline, newest first, and the device's flags (newest first) from the same read."""
     entries = [Entry(intake_at, "ev_intake", "")]
     flags: list[tuple[datetime, DeviceFlag]] = []
-    for src, at, at2, ref, kind, status, a, b, c, d, certified in session.connection().execute(
-        _TIMELINE, {"device_id": device_id}
+    for src, at, at2, ref, kind, status, a, b, c, d, certified in _TIMELINE.rows(
+        session.connection(), {"device_id": device_id}
     ):
         if src == "event":
             if kind == "transition":
