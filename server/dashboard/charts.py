@@ -98,6 +98,34 @@ def progress_bar(pct: float, label: str) -> Markup:
     )
 
 
+def health_plots(
+    series: dict[str, list[tuple[float, float]]],
+    t: Callable[[str], str],
+    fmt_date: Callable[[datetime], str],
+    fmt_time: Callable[[datetime], str],
+) -> Markup:
+    """A captioned plot per figure in `series` (its text key -> points), in its order; "no
+    data" for a figure without points."""
+    no_data = escape(t("no_data"))
+    out = []
+    for key, points in series.items():
+        title = t(key)
+        body = (
+            line_chart(
+                points,
+                title,
+                fmt_date,
+                fmt_time,
+                y_min=0,
+                y_max=None if key == "temperature" else 100,
+            )
+            if points
+            else Markup(f'<p class="muted">{no_data}</p>')
+        )
+        out.append(f"<figure>\n<figcaption>{escape(title)}</figcaption>\n{body}\n</figure>\n")
+    return Markup("".join(out))
+
+
 def line_chart(
     points: Sequence[tuple[float, float]],
     title: str,

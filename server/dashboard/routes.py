@@ -17,7 +17,7 @@ from server.dashboard.auth import DashUser, UserDep, csrf_token, safe_next
 from server.dashboard.i18n import format_datetime, translator
 from server.dashboard.page_work import run_page
 from server.dashboard.render import SECURITY_HEADERS, language, render
-from server.dashboard.rows import flag_rows
+from server.dashboard.rows import flag_rows, timeline_items
 from server.models import JobResult
 from server.reach import reach, reach_csv
 from server.timeutil import local_today, utcnow
@@ -163,7 +163,11 @@ async def device_page(request: Request, device_id: str) -> Response:
             return render(
                 request, "error.html", {"message_key": "not_found"}, user=user, status_code=404
             )
-        return render(request, "device.html", {"v": view}, user=user)
+        lang = language(request)
+        timeline = timeline_items(
+            view.timeline, view.device.id, translator(lang), lambda at: format_datetime(at, lang)
+        )
+        return render(request, "device.html", {"v": view, "timeline": timeline}, user=user)
 
     return await run_page(request, build)
 
