@@ -36,6 +36,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
         https_only=False,  # hubs often serve plain HTTP on a closed network
     )
     app.state.reach_cache = ReachCache(app.state.sessionmaker, settings.reach_target_adults)
+    for path, endpoint in routes.PAGES:
+        app.add_route(path, endpoint, methods=["GET"], include_in_schema=False)
     app.include_router(routes.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")

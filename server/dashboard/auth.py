@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Connection, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from server.api.deps import SessionDep
@@ -69,23 +69,19 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 def current_user(request: Request, session: SessionDep) -> DashUser:
     """The logged-in, still active user; LoginRequired otherwise."""
-    who = signed_in_user(request, session)
+    who = signed_in_user(request, session.connection())
     # End this read now: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
     # and a streamed export would otherwise keep it for the whole download.
     session.rollback()
     return who
 
 
-def signed_in_user(request: Request, session: Session) -> DashUser:
-    """The logged-in, still active user, read in the session's transaction; else LoginRequired."""
+def signed_in_user(request: Request, conn: Connection) -> DashUser:
+    """The logged-in, still active user, read in `conn`'s transaction; else LoginRequired."""
     user_id = request.session.get("uid")
     # The columns as a tuple, on the driver: the lookup costs less than SQLAlchemy's
     # execution of it (an ORM object costs more still).
-    row = (
-        _USER_BY_ID.first(session.connection(), {"uid": user_id})
-        if isinstance(user_id, int)
-        else None
-    )
+    row = _USER_BY_ID.first(conn, {"uid": user_id}) if isinstance(user_id, int) else None
     if row is None:
         return _login_required(request)
     uid, username, role, active, password_hash = row

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection, Integer, and_, bindparam, select
+from sqlalchemy.orm import aliased
 
 from server.core.driver_query import DriverQuery
 from server.dashboard.health_sql import report_figures
@@ -108,27 +108,27 @@ _DAILY = DriverQuery(
 )
 
 
-def load(session: Session, device_id: int) -> DeviceView | None:
+def load(conn: Connection, device_id: int) -> DeviceView | None:
     """The device's page data, or None when there is no such device."""
-    row = _DEVICE.first(session.connection(), {"device_id": device_id})
+    row = _DEVICE.first(conn, {"device_id": device_id})
     if row is None:
         return None
     device = DeviceFacts(*row[:11])
     loan = CurrentLoan(*row[11:]) if row[11] is not None else None
-    timeline, flags = device_timeline(session, device_id, device.intake_at)
+    timeline, flags = device_timeline(conn, device_id, device.intake_at)
     view = DeviceView(device=device, loan=loan, timeline=timeline)
     view.open_flags = [f for f in flags if f.status != "resolved"]
-    view.series = health_series(session, device_id)
+    view.series = health_series(conn, device_id)
     return view
 
 
-def health_series(session: Session, device_id: int) -> dict[str, list[tuple[float, float]]]:
+def health_series(conn: Connection, device_id: int) -> dict[str, list[tuple[float, float]]]:
     """The five plotted figures over time (Unix seconds): daily roll-ups, then the latest
     raw reports."""
-    raw = report_figures(session, device_id, RAW_POINTS)
+    raw = report_figures(conn, device_id, RAW_POINTS)
     oldest_raw = raw[-1][0] if raw else None
     rows: list[Any] = []
-    for day, *values in _DAILY.rows(session.connection(), {"device_id": device_id}):
+    for day, *values in _DAILY.rows(conn, {"device_id": device_id}):
         at = datetime.combine(day, time(12), tzinfo=UTC).timestamp()
         if oldest_raw is not None and at >= oldest_raw:
             break

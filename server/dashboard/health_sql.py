@@ -8,8 +8,7 @@ least free space %, hottest temperature °C); None where a report lacks the fact
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 
 from server.core.driver_query import DriverQuery
 
@@ -69,12 +68,11 @@ _STATEMENTS = {"sqlite": DriverQuery(text(_SQLITE)), "postgresql": DriverQuery(t
 Figures = tuple[float, float | None, float | None, float | None, float | None, float | None]
 
 
-def report_figures(session: Session, device_id: int, limit: int) -> list[Figures]:
+def report_figures(conn: Connection, device_id: int, limit: int) -> list[Figures]:
     """The device's latest `limit` reports as figures, newest first, times as Unix seconds.
 
     Seconds rather than datetimes: the charts need numbers, and SQLite's stored text made
     a datetime for every point (then a timestamp again) costlier than the query's own work.
     """
-    conn = session.connection()
     stmt = _STATEMENTS["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
     return stmt.rows(conn, {"device_id": device_id, "limit": limit})

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from server.models import Borrower, Device, Digibank, Loan, Location, Municipality
 
@@ -29,7 +28,7 @@ class LoanRow:
 
 
 def active_loans(
-    session: Session,
+    conn: Connection,
     today: date,
     *,
     digibank_id: int | None = None,
@@ -52,7 +51,7 @@ def active_loans(
         .join(Device, Device.id == Loan.device_id)
         .where(and_(*clauses))
     )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total = conn.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = (
         select(
             Loan.id,
@@ -89,16 +88,16 @@ def active_loans(
             adult=r[9],
             days_late=max(0, (today - r[7]).days),
         )
-        for r in session.execute(stmt)
+        for r in conn.execute(stmt)
     ]
     return rows, total
 
 
-def location_choices(session: Session) -> list[tuple[int, str]]:
+def location_choices(conn: Connection) -> list[tuple[int, str]]:
     """Places a device can be returned to: the hub first, then digipunten by name."""
     stmt = (
         select(Location.id, Location.name)
         .outerjoin(Municipality, Municipality.id == Location.municipality_id)
         .order_by(Location.kind.desc(), Location.name)
     )
-    return [(r[0], r[1]) for r in session.execute(stmt)]
+    return [(r[0], r[1]) for r in conn.execute(stmt)]

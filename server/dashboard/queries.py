@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select
 
 from server.lifecycle import STATES
 from server.models import Device, Digibank, Flag, Loan, Location, Municipality
@@ -56,9 +55,9 @@ class Overview:
     ready_stock: list[tuple[Place, int]]
 
 
-def places(session: Session) -> dict[int, Place]:
+def places(conn: Connection) -> dict[int, Place]:
     """All locations with their municipality and digibank, by id (a small table)."""
-    rows = session.execute(
+    rows = conn.execute(
         select(
             Location.id,
             Location.kind,
@@ -78,24 +77,24 @@ def places(session: Session) -> dict[int, Place]:
 _DIGIBANKS = select(Digibank.id, Digibank.name).order_by(Digibank.name)
 
 
-def digibanks(session: Session) -> list[tuple[int, str]]:
+def digibanks(conn: Connection) -> list[tuple[int, str]]:
     """All digibanks as (id, name), by name."""
-    return [(r[0], r[1]) for r in session.connection().execute(_DIGIBANKS)]
+    return [(r[0], r[1]) for r in conn.execute(_DIGIBANKS)]
 
 
-def device_counts(session: Session) -> dict[int, dict[str, int]]:
+def device_counts(conn: Connection) -> dict[int, dict[str, int]]:
     """Devices per location and state, one grouped scan of the devices table."""
     out: dict[int, dict[str, int]] = {}
     # Grouped in the order of the (state, location_id) index: a streaming, index-only count.
     stmt = select(Device.location_id, Device.state, func.count()).group_by(
         Device.state, Device.location_id
     )
-    for loc, state, n in session.execute(stmt):
+    for loc, state, n in conn.execute(stmt):
         out.setdefault(loc, {})[state] = n
     return out
 
 
-def silent_on_loan(session: Session, now: datetime, grace_s: int) -> int:
+def silent_on_loan(conn: Connection, now: datetime, grace_s: int) -> int:
     """Devices on loan not heard from within their report interval plus the grace (or never).
 
     Counted per distinct interval with a plain range on last_seen_at, so each count reads the
@@ -103,14 +102,14 @@ def silent_on_loan(session: Session, now: datetime, grace_s: int) -> int:
     (last_seen_at is in no index: every stored report moves it; migration 0008.)
     """
     on_loan = Device.state == "on_loan"
-    intervals = session.scalars(
+    intervals = conn.scalars(
         select(Device.report_interval_s).where(on_loan).group_by(Device.report_interval_s)
     ).all()
     total = 0
     for interval in intervals:
         bound = now - timedelta(seconds=interval + grace_s)
         total += (
-            session.scalar(
+            conn.scalar(
                 select(func.count())
                 .select_from(Device)
                 .where(
@@ -124,7 +123,7 @@ def silent_on_loan(session: Session, now: datetime, grace_s: int) -> int:
     return total
 
 
-def open_flag_counts(session: Session) -> dict[str, dict[str, int]]:
+def open_flag_counts(conn: Connection) -> dict[str, dict[str, int]]:
     """Unresolved flags per kind and status: {'repair': {'open': 3, 'acknowledged': 1}, ...}."""
     out: dict[str, dict[str, int]] = {"repair": {}, "return": {}}
     stmt = (
@@ -132,18 +131,18 @@ def open_flag_counts(session: Session) -> dict[str, dict[str, int]]:
         .where(Flag.status.in_(("open", "acknowledged")))
         .group_by(Flag.kind, Flag.status)
     )
-    for kind, status, n in session.execute(stmt):
+    for kind, status, n in conn.execute(stmt):
         out.setdefault(kind, {})[status] = n
     return out
 
 
-def loan_due_counts(session: Session, today: date, days: int = 7) -> tuple[int, int]:
+def loan_due_counts(conn: Connection, today: date, days: int = 7) -> tuple[int, int]:
     """(overdue, due within `days`) among active loans."""
     active = Loan.returned_at.is_(None)
-    overdue = session.scalar(
+    overdue = conn.scalar(
         select(func.count()).select_from(Loan).where(active, Loan.due_date < today)
     )
-    soon = session.scalar(
+    soon = conn.scalar(
         select(func.count())
         .select_from(Loan)
         .where(active, Loan.due_date >= today, Loan.due_date <= today + timedelta(days=days))
@@ -152,7 +151,7 @@ def loan_due_counts(session: Session, today: date, days: int = 7) -> tuple[int, 
 
 
 def overview(
-    session: Session,
+    conn: Connection,
     *,
     now: datetime,
     today: date,
@@ -160,8 +159,8 @@ def overview(
     reach_figures: list[ReachFigure],
 ) -> Overview:
     """All overview figures; a handful of grouped queries whatever the fleet's size."""
-    where = places(session)
-    counts = device_counts(session)
+    where = places(conn)
+    counts = device_counts(conn)
     by_state = dict.fromkeys(STATES, 0)
     groups: dict[str, dict[str, int]] = {}
     for loc, states in counts.items():
@@ -172,27 +171,27 @@ def overview(
             by_state[state] = by_state.get(state, 0) + n
             group[state] = group.get(state, 0) + n
     ordered = sorted(groups.items(), key=lambda kv: (kv[0] != "hub", kv[0]))
-    overdue, soon = loan_due_counts(session, today)
+    overdue, soon = loan_due_counts(conn, today)
     stock = [
         (p, counts.get(p.id, {}).get("ready", 0)) for p in where.values() if p.kind == "digipunt"
     ]
     return Overview(
         by_state=by_state,
         by_group=ordered,
-        flags=open_flag_counts(session),
+        flags=open_flag_counts(conn),
         loans_overdue=overdue,
         loans_due_week=soon,
-        silent_on_loan=silent_on_loan(session, now, grace_s),
+        silent_on_loan=silent_on_loan(conn, now, grace_s),
         reach=reach_figures,
         ready_stock=stock,
     )
 
 
-def place_table(session: Session, today: date) -> list[PlaceCounts]:
+def place_table(conn: Connection, today: date) -> list[PlaceCounts]:
     """Per location: devices per state, active and overdue loans (for the digipunten page)."""
-    where = places(session)
-    counts = device_counts(session)
-    loans = session.execute(
+    where = places(conn)
+    counts = device_counts(conn)
+    loans = conn.execute(
         select(
             Loan.location_id,
             func.count(),
@@ -232,7 +231,7 @@ class FlagRow:
 
 
 def flag_queue(
-    session: Session,
+    conn: Connection,
     *,
     kind: str | None = None,
     reason: str | None = None,
@@ -257,7 +256,7 @@ def flag_queue(
         "limit": limit,
         "offset": offset,
     }
-    conn = session.connection()
+    conn = conn
     found = conn.execute(page_stmt, params).all()
     rows = [FlagRow(*r[1:]) for r in found]
     if found:
@@ -333,6 +332,6 @@ _REASONS = (
 )
 
 
-def flag_reasons(session: Session) -> list[str]:
+def flag_reasons(conn: Connection) -> list[str]:
     """Reason codes of unresolved flags, for the filter."""
-    return list(session.connection().execute(_REASONS).scalars())
+    return list(conn.execute(_REASONS).scalars())

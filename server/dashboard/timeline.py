@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Connection,
     Integer,
     String,
     bindparam,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
 
 from server.core.driver_query import DriverQuery
 from server.core.sqltypes import UTCDateTime
@@ -159,13 +159,13 @@ _TIMELINE = DriverQuery(
 
 
 def device_timeline(
-    session: Session, device_id: int, intake_at: datetime
+    conn: Connection, device_id: int, intake_at: datetime
 ) -> tuple[list[Entry], list[DeviceFlag]]:
     """The timeline, newest first, and the device's flags (newest first) from the same read."""
     entries = [Entry(intake_at, "ev_intake", "")]
     flags: list[tuple[datetime, DeviceFlag]] = []
     for src, at, at2, ref, kind, status, a, b, c, d, certified in _TIMELINE.rows(
-        session.connection(), {"device_id": device_id}
+        conn, {"device_id": device_id}
     ):
         if src == "event":
             if kind == "transition":

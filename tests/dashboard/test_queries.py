@@ -64,8 +64,8 @@ def test_silent_on_loan_follows_each_devices_interval_plus_grace(session: Sessio
     assert ready is not None
     ready.last_seen_at = now - timedelta(days=30)  # not on loan: never counted
     session.flush()
-    assert queries.silent_on_loan(session, now, grace_s=300) == 2
-    assert queries.silent_on_loan(session, now, grace_s=3000) == 1
+    assert queries.silent_on_loan(session.connection(), now, grace_s=300) == 2
+    assert queries.silent_on_loan(session.connection(), now, grace_s=3000) == 1
 
 
 def test_flag_queue_puts_critical_first_and_filters_by_digibank(session: Session) -> None:
@@ -77,15 +77,15 @@ def test_flag_queue_puts_critical_first_and_filters_by_digibank(session: Session
     resolved = add_flag(session, loaned[2], "battery_health", "critical")
     resolved.status = "resolved"
     session.flush()
-    rows, total = queries.flag_queue(session)
+    rows, total = queries.flag_queue(session.connection())
     assert total == 2 and [r.reason for r in rows] == ["smart_failed", "disk_full"]
     bank = loaned[1].location.municipality.digibank_id  # type: ignore[union-attr]
-    rows, total = queries.flag_queue(session, digibank_id=bank)
+    rows, total = queries.flag_queue(session.connection(), digibank_id=bank)
     assert "smart_failed" in [r.reason for r in rows] and total == len(rows)
     assert all(r.digibank == session.get(Digibank, bank).name for r in rows)  # type: ignore[union-attr]
-    rows, total = queries.flag_queue(session, status="resolved")
+    rows, total = queries.flag_queue(session.connection(), status="resolved")
     assert (total, rows[0].reason) == (1, "battery_health")
-    assert queries.flag_reasons(session) == ["disk_full", "smart_failed"]
+    assert queries.flag_reasons(session.connection()) == ["disk_full", "smart_failed"]
     assert session.scalar(select(Flag.status).where(Flag.id == resolved.id)) == "resolved"
 
 
@@ -129,7 +129,7 @@ def test_health_series_takes_the_worst_disk_and_hottest_sensor(session: Session)
             )
         )
     session.flush()
-    series = health_series(session, device.id)
+    series = health_series(session.connection(), device.id)
     assert [v for _, v in series["battery_health"]] == [80.0, 79.5]  # full/design, then given
     assert [v for _, v in series["battery_charge"]] == [40.0, 90.0]
     assert [v for _, v in series["disk_wear"]] == [12.0]
@@ -145,7 +145,7 @@ def test_device_view_reads_loan_timeline_and_open_flags(session: Session) -> Non
     done = add_flag(session, device, "battery_worn", "critical")
     done.status = "resolved"
     session.flush()
-    view = device_view.load(session, device.id)
+    view = device_view.load(session.connection(), device.id)
     assert view is not None and view.loan is not None
     assert (view.device.asset_tag, view.device.location) == (device.asset_tag, device.location.name)
     assert (view.loan.id, view.loan.location, view.loan.adult) == (
@@ -158,4 +158,4 @@ def test_device_view_reads_loan_timeline_and_open_flags(session: Session) -> Non
     assert {"ev_intake", "ev_wipe", "ev_loan", "ev_flag"} <= kinds
     assert wipe.id in [e.job_id for e in view.timeline]
     assert [e.at for e in view.timeline] == sorted((e.at for e in view.timeline), reverse=True)
-    assert device_view.load(session, 10**9) is None
+    assert device_view.load(session.connection(), 10**9) is None
