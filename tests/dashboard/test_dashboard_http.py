@@ -154,7 +154,8 @@ def test_an_unknown_device_gets_a_not_found_page(live_hub: LiveHub, path: str) -
 def test_odd_filter_values_are_ignored_not_fatal(live_hub: LiveHub) -> None:
     with logged_in(live_hub) as client:
         for path in ["/flags?digibank=x&offset=" + "9" * 30, "/loans?offset=-5&digibank=1e9",
-                     "/flags?kind=nonsense&status=nonsense&reason=%27%3B--"]:  # fmt: skip
+                     "/flags?kind=nonsense&status=nonsense&reason=%27%3B--",
+                     "/loans?tag=" + "x" * 500]:  # fmt: skip
             assert client.get(path).status_code == 200, path
 
 
@@ -185,9 +186,13 @@ def test_flags_rows_escape_notes_and_offer_acknowledge_only_while_open(
         flags[1].status, flags[1].note = "acknowledged", "<b>fan</b> & paste"
         session.commit()
         open_id, ack_id = flags[0].id, flags[1].id
+        noted_device = devices[1].id
     with logged_in(live_hub) as client:
         html = client.get("/flags?reason=overheating").text
+        device_html = client.get(f"/devices/{noted_device}").text
     assert "&lt;b&gt;fan&lt;/b&gt; &amp; paste" in html and "<b>fan</b>" not in html
+    # The device's timeline (built in Python, rows.py) escapes the same note.
+    assert "&lt;b&gt;fan&lt;/b&gt; &amp; paste" in device_html and "<b>fan</b>" not in device_html
     assert f'formaction="/flags/{open_id}/ack"' in html
     assert f'formaction="/flags/{ack_id}/ack"' not in html
     assert f'action="/flags/{ack_id}/resolve"' in html
