@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -132,4 +133,56 @@ def test_readable_on_a_phone(browser: Browser, live_hub: LiveHub) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the loans page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(ARTIFACTS / "dashboard-loans-phone.png"), full_page=False)
+    page.context.close()
+
+
+AUDIT = (Path(__file__).parent / "a11y_audit.js").read_text()
+
+
+def test_every_page_names_its_controls_and_meets_contrast(
+    browser: Browser, live_hub: LiveHub
+) -> None:
+    with live_hub.factory() as session:
+        device_id = session.scalar(select(Flag.device_id).limit(1))
+    page = log_in(browser, live_hub, viewport={"width": 1280, "height": 1000})
+    for path in ["/", "/flags", "/loans", "/digipunten", f"/devices/{device_id}"]:
+        for width in (1280, 390):  # the laptop and the phone layout
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.goto(live_hub.url + path)
+            found = page.evaluate(AUDIT)
+            assert found["checked"] > 20, (path, found)  # the audit saw the page's text
+            assert found["problems"] == [], (path, width, found["problems"])
+    page.context.close()
+
+
+def test_a_flag_can_be_resolved_with_the_keyboard_alone(
+    browser: Browser, live_hub: LiveHub
+) -> None:
+    page = log_in(browser, live_hub, viewport={"width": 1280, "height": 1000})
+    page.goto(live_hub.url + "/flags")
+    page.keyboard.press("Tab")  # the first stop is the skip link, shown when focused
+    skip = page.locator("a.skip")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    focused_id = ""
+    for _ in range(100):  # on through the filters to the first flag's note
+        page.keyboard.press("Tab")
+        focused_id = page.evaluate("document.activeElement.id")
+        if focused_id.startswith("note-"):
+            break
+    assert focused_id.startswith("note-"), "no flag's note field is reachable by Tab"
+    flag_id = int(focused_id.removeprefix("note-"))
+    page.keyboard.type("checked by keyboard")
+    for _ in range(3):  # past "acknowledge" (while open) to "resolve"
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Afhandelen":
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_be_visible()
+    with live_hub.factory() as session:
+        flag = session.get(Flag, flag_id)
+        assert flag is not None
+        assert (flag.status, flag.note) == ("resolved", "checked by keyboard")
     page.context.close()
