@@ -7,9 +7,15 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import create_engine, text
 
 PG_URL = os.environ.get("DIGIBANK_TEST_POSTGRES_URL", "")
+
+BACKENDS = (
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
+)
+"""Fixture parameters: SQLite always, PostgreSQL when DIGIBANK_TEST_POSTGRES_URL is set."""
 
 
 @contextlib.contextmanager
@@ -27,3 +33,11 @@ def throwaway_database(prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def backend_url(backend: str, stack: contextlib.ExitStack, prefix: str) -> str:
+    """The database URL for a BACKENDS parameter: "" (SQLite in the data folder) or a
+    throw-away PostgreSQL database, dropped when `stack` closes."""
+    if backend == "sqlite":
+        return ""
+    return stack.enter_context(throwaway_database(prefix))

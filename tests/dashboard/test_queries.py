@@ -23,22 +23,14 @@ from server.models import Device, Digibank, Flag, HealthReportRow
 from server.reach import reach
 from server.timeutil import utcnow
 from tests.dashboard.conftest import add_flag, loan_with_certified_wipe
-from tests.postgres import PG_URL, throwaway_database
-
-BACKENDS = (
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
-)
+from tests.postgres import BACKENDS, backend_url
 
 
 @pytest.fixture(params=BACKENDS)
 def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
     """A session on a migrated database holding a small demo fleet."""
     with contextlib.ExitStack() as stack:
-        url = (
-            ""
-            if request.param == "sqlite"
-            else stack.enter_context(throwaway_database("digibank_dash"))
-        )
+        url = backend_url(request.param, stack, "digibank_dash")
         engine = make_engine(load_settings(data_dir=tmp_path, database_url=url))
         stack.callback(engine.dispose)
         upgrade(engine)

@@ -20,11 +20,8 @@ from server.core.migrate import upgrade
 from server.models import Base, User
 from server.region import seed_region
 from server.security import hash_password, issue_token
-from tests.postgres import PG_URL, throwaway_database
+from tests.postgres import BACKENDS, PG_URL, throwaway_database
 
-BACKENDS = (
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
-)
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per session
 

@@ -30,11 +30,7 @@ from server.core.config import load_settings
 from server.core.db import make_engine, make_sessionmaker
 from server.core.driver_query import DriverQuery
 from server.core.sqltypes import UTCDateTime
-from tests.postgres import PG_URL, throwaway_database
-
-BACKENDS = (
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
-)
+from tests.postgres import BACKENDS, backend_url
 
 _meta = MetaData()
 things = Table(
@@ -75,11 +71,7 @@ ROWS: list[dict[str, Any]] = [
 def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
     """A session on an empty database holding the three rows above."""
     with contextlib.ExitStack() as stack:
-        url = (
-            ""
-            if request.param == "sqlite"
-            else stack.enter_context(throwaway_database("digibank_dq"))
-        )
+        url = backend_url(request.param, stack, "digibank_dq")
         engine = make_engine(load_settings(data_dir=tmp_path, database_url=url))
         stack.callback(engine.dispose)
         _meta.create_all(engine)

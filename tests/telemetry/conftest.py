@@ -16,12 +16,9 @@ from server.core.config import Settings, load_settings
 from server.core.db import make_engine, make_sessionmaker
 from server.core.migrate import upgrade
 from server.ingest import IngestService
-from tests.postgres import PG_URL, throwaway_database
+from tests.postgres import BACKENDS, PG_URL, throwaway_database
 from tests.telemetry.fleet import Endpoint, forget_session, simulator_account
 
-BACKENDS = (
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
-)
 TABLES = "health_reports, health_daily, flags, ingest_counters, device_events, loans, devices"
 
 
