@@ -128,10 +128,14 @@ def test_overview_updates_itself_without_a_reload(browser: Browser, live_hub: Li
 
 
 def test_readable_on_a_phone(browser: Browser, live_hub: LiveHub) -> None:
+    with live_hub.factory() as session:
+        device_id = session.scalar(select(Flag.device_id).limit(1))
     page = log_in(browser, live_hub, viewport={"width": 390, "height": 844}, is_mobile=True)
+    for path in ["/", "/flags", "/loans", "/digipunten", f"/devices/{device_id}"]:
+        page.goto(live_hub.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"
     page.goto(live_hub.url + "/loans")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the loans page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(ARTIFACTS / "dashboard-loans-phone.png"), full_page=False)
     page.context.close()
 
