@@ -34,7 +34,8 @@ class _Plan:
     """The statement compiled for one dialect."""
 
     sql: str
-    names: tuple[str, ...] | None  # bind names in order for a positional paramstyle
+    names: tuple[str, ...]  # bind names, in order for a positional paramstyle
+    positional: bool
     defaults: dict[str, Any]  # the binds' own values (LIMIT's, literals')
     required: frozenset[str]  # the binds the caller must give
     types: tuple[TypeEngine[Any], ...]  # the result columns' types for this dialect
@@ -56,7 +57,11 @@ class DriverQuery:
         if not plan.required <= params.keys():
             raise TypeError(f"missing parameters: {sorted(plan.required - params.keys())}")
         values = {**plan.defaults, **params}
-        args: Any = tuple(values[n] for n in plan.names) if plan.names is not None else values
+        args: Any = (
+            tuple(values[n] for n in plan.names)
+            if plan.positional
+            else {n: values[n] for n in plan.names}
+        )
         cursor = conn.connection.cursor()
         try:
             sql = plan.sql
@@ -97,7 +102,8 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Plan:
     columns: Sequence[Any] = getattr(statement, "selected_columns", ())
     return _Plan(
         sql=compiled.string,
-        names=tuple(compiled.positiontup) if compiled.positional else None,
+        names=tuple(compiled.positiontup if compiled.positional else compiled.binds),
+        positional=bool(compiled.positional),
         defaults={n: b.effective_value for n, b in compiled.binds.items() if not b.required},
         required=frozenset(n for n, b in compiled.binds.items() if b.required),
         types=tuple(column.type.dialect_impl(dialect) for column in columns),

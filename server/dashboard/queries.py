@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, bindparam, case, func, or_, select
 
+from server.core.driver_query import DriverQuery
 from server.lifecycle import STATES
 from server.models import Device, Digibank, Flag, Loan, Location, Municipality
 from server.reach import ReachFigure
@@ -74,12 +74,12 @@ def places(conn: Connection) -> dict[int, Place]:
     return {r[0]: Place(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
 
-_DIGIBANKS = select(Digibank.id, Digibank.name).order_by(Digibank.name)
+_DIGIBANKS = DriverQuery(select(Digibank.id, Digibank.name).order_by(Digibank.name))
 
 
 def digibanks(conn: Connection) -> list[tuple[int, str]]:
     """All digibanks as (id, name), by name."""
-    return [(r[0], r[1]) for r in conn.execute(_DIGIBANKS)]
+    return [(r[0], r[1]) for r in _DIGIBANKS.rows(conn, {})]
 
 
 def device_counts(conn: Connection) -> dict[int, dict[str, int]]:
@@ -257,18 +257,19 @@ def flag_queue(
         "offset": offset,
     }
     conn = conn
-    found = conn.execute(page_stmt, params).all()
+    found = page_stmt.rows(conn, params)
     rows = [FlagRow(*r[1:]) for r in found]
     if found:
         return rows, found[0][0]
     # Past the last page (or nothing matches): the count comes on its own.
-    return rows, conn.execute(count_stmt, params).scalar_one()
+    counted = count_stmt.first(conn, params)
+    return rows, counted[0] if counted else 0
 
 
 @lru_cache(maxsize=16)
 def _queue_statements(
     one_status: bool, by_kind: bool, by_reason: bool, by_bank: bool
-) -> tuple[Select[Any], Select[Any]]:
+) -> tuple[DriverQuery, DriverQuery]:
     """The page and count statements for one shape of filter, built once; values are bound."""
     where: list[ColumnElement[bool]] = [
         Flag.status == bindparam("status")
@@ -321,10 +322,10 @@ def _queue_statements(
         .order_by(rank, Flag.opened_at, Flag.id)
     )
     count_stmt = select(func.count()).select_from(picked.subquery())
-    return page_stmt, count_stmt
+    return DriverQuery(page_stmt), DriverQuery(count_stmt)
 
 
-_REASONS = (
+_REASONS = DriverQuery(
     select(Flag.reason)
     .where(or_(*(Flag.status == s for s in _UNRESOLVED)))
     .group_by(Flag.reason)
@@ -334,4 +335,4 @@ _REASONS = (
 
 def flag_reasons(conn: Connection) -> list[str]:
     """Reason codes of unresolved flags, for the filter."""
-    return list(conn.execute(_REASONS).scalars())
+    return [r[0] for r in _REASONS.rows(conn, {})]

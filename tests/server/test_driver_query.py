@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -43,6 +44,7 @@ things = Table(
     Column("ok", Boolean()),
     Column("ratio", Float()),
     Column("price", Numeric(10, 2)),
+    Column("facts", JSON()),
 )
 ROWS: list[dict[str, Any]] = [
     {
@@ -53,8 +55,18 @@ ROWS: list[dict[str, Any]] = [
         "ok": True,
         "ratio": 0.1,
         "price": 12.5,
+        "facts": {"health_pct": 55.0, "disks": [{"free_pct": 4.1}]},
     },
-    {"id": 2, "name": None, "at": None, "day": None, "ok": False, "ratio": None, "price": None},
+    {
+        "id": 2,
+        "name": None,
+        "at": None,
+        "day": None,
+        "ok": False,
+        "ratio": None,
+        "price": None,
+        "facts": None,
+    },
     {
         "id": 3,
         "name": "50% 'quoted'",
@@ -63,6 +75,7 @@ ROWS: list[dict[str, Any]] = [
         "ok": None,
         "ratio": 2.0,
         "price": 0,
+        "facts": [],
     },
 ]
 
@@ -93,6 +106,7 @@ def test_rows_and_their_types_are_what_sqlalchemy_gives(session: Session) -> Non
     first = got[0]
     assert first[2] == ROWS[0]["at"] and first[2].tzinfo is not None  # an aware UTC datetime
     assert type(first[3]) is date and first[4] is True and got[1][4] is False
+    assert first[7] == {"health_pct": 55.0, "disks": [{"free_pct": 4.1}]}  # JSON, decoded
     assert [r[1] for r in got] == ["één", None, "50% 'quoted'"]
     assert query.first(session.connection(), {"low": 3}) == got[2]
     assert query.first(session.connection(), {"low": 4}) is None
