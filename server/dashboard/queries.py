@@ -256,7 +256,6 @@ def flag_queue(
         "limit": limit,
         "offset": offset,
     }
-    conn = conn
     found = page_stmt.rows(conn, params)
     rows = [FlagRow(*r[1:]) for r in found]
     if found:
